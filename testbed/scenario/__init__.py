@@ -1,0 +1,1 @@
+"""Scenario files (YAML, version 1) -> validated, typed objects; see `model.py` for the schema."""

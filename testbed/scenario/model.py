@@ -1,0 +1,386 @@
+"""The scenario file, version 1, as typed and validated objects.
+
+Field names carry their units (`altitude_km`, `duration_s`); where the YAML key is shorter
+(`duration: 10m`) it is the alias, so error messages name the key the user wrote.
+Cross-references (sites, shells) are checked in `references.py`, after the structure.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from testbed.scenario.units import Bytes, Seconds
+
+SCENARIO_VERSION = 1
+_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,40}[a-z0-9])?$")
+
+
+class Model(BaseModel):
+    """Strict base: unknown keys are errors, objects are immutable once validated."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _check_name(value: str) -> str:
+    if not _NAME.fullmatch(value):
+        raise ValueError(
+            "must be lowercase letters, digits and '-' "
+            "(1-42 characters, no leading or trailing '-')"
+        )
+    return value
+
+
+def _resolve_file(value: Path, info: ValidationInfo) -> Path:
+    """Paths in a scenario are relative to the scenario file; the file must exist."""
+    base_dir = (info.context or {}).get("base_dir", Path.cwd())
+    path = value if value.is_absolute() else Path(base_dir) / value
+    if not path.is_file():
+        raise ValueError(f"file not found: {path}")
+    return path.resolve()
+
+
+Name = Annotated[str, AfterValidator(_check_name)]
+ExistingFile = Annotated[Path, AfterValidator(_resolve_file)]
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+PositiveFloat = Annotated[float, Field(gt=0)]
+
+
+# ---------------------------------------------------------------------------- time
+
+
+class TimeSpec(Model):
+    """Simulated time: `ticks` steps of `tick_s` from `epoch`, run at `speed` x real time."""
+
+    epoch: datetime
+    duration_s: Seconds = Field(alias="duration", gt=0)
+    tick_s: Seconds = Field(alias="tick", gt=0)
+    speed: PositiveFloat = 1.0
+
+    @field_validator("epoch")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+
+    @model_validator(mode="after")
+    def _tick_fits(self) -> TimeSpec:
+        if self.tick_s > self.duration_s:
+            raise ValueError("tick must not be longer than duration")
+        return self
+
+    @property
+    def ticks(self) -> int:
+        return round(self.duration_s / self.tick_s)
+
+
+# ------------------------------------------------------------------ constellation
+
+
+class WalkerShell(Model):
+    """A Walker-delta shell i:t/p/f (or a Walker-star one with `arc_deg: 180`)."""
+
+    name: Name
+    altitude_km: float = Field(gt=80, lt=50_000)
+    inclination_deg: float = Field(ge=0, le=180)
+    planes: int = Field(gt=0)
+    sats_per_plane: int = Field(gt=0)
+    phasing: int = Field(default=0, ge=0)
+    arc_deg: float = Field(default=360.0, gt=0, le=360)
+
+    @model_validator(mode="after")
+    def _phasing_below_planes(self) -> WalkerShell:
+        if self.phasing >= self.planes:
+            raise ValueError(f"phasing must be < planes ({self.planes})")
+        return self
+
+    @property
+    def satellites(self) -> int:
+        return self.planes * self.sats_per_plane
+
+
+class Range(Model):
+    """An inclusive interval; either end may be open."""
+
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Range:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError("min must be <= max")
+        return self
+
+
+class TleFilter(Model):
+    """Which satellites of a TLE file to use."""
+
+    name_regex: str | None = None
+    inclination_deg: Range | None = None
+    altitude_km: Range | None = None
+    max_count: int | None = Field(default=None, gt=0)
+
+    @field_validator("name_regex")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as error:
+                raise ValueError(f"invalid regular expression: {error}") from None
+        return value
+
+
+class TleSource(Model):
+    """Satellites from a (two- or three-line) TLE file; they form one shell for selection."""
+
+    file: ExistingFile
+    name: Name = "tle"
+    filter: TleFilter = TleFilter()
+
+
+class ConstellationSpec(Model):
+    shells: list[WalkerShell] = []
+    tle: TleSource | None = None
+
+    @model_validator(mode="after")
+    def _not_empty_and_unique(self) -> ConstellationSpec:
+        if not self.shells and self.tle is None:
+            raise ValueError("needs at least one of shells or tle")
+        names = [shell.name for shell in self.shells] + ([self.tle.name] if self.tle else [])
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"shell names must be unique, repeated: {', '.join(duplicates)}")
+        return self
+
+    @property
+    def shell_names(self) -> list[str]:
+        return [shell.name for shell in self.shells] + ([self.tle.name] if self.tle else [])
+
+
+# -------------------------------------------------------------------------- links
+
+
+class IslSpec(Model):
+    """Inter-satellite links: +Grid inside each shell, only with line of sight."""
+
+    pattern: Literal["plus-grid", "none"] = "plus-grid"
+    bandwidth_mbps: PositiveFloat = 10_000.0
+    loss: Probability = 0.0
+    min_altitude_km: float = Field(default=80.0, ge=0)
+    max_range_km: PositiveFloat | None = None
+
+
+class GroundLinkSpec(Model):
+    """Ground-satellite links above an elevation mask, to all visible or the nearest."""
+
+    min_elevation_deg: float = Field(default=25.0, ge=0, lt=90)
+    mode: Literal["all", "nearest"] = "all"
+    bandwidth_mbps: PositiveFloat = 500.0
+    loss: Probability = 0.0
+
+
+class TerrestrialSpec(Model):
+    """Default link between a cloud/edge/ground node and the ground station at its site."""
+
+    latency_ms: float = Field(default=1.0, ge=0)
+    bandwidth_mbps: PositiveFloat = 1_000.0
+    loss: Probability = 0.0
+    fibre_factor: float = Field(default=1.5, ge=1.0)
+
+
+class LinksSpec(Model):
+    isl: IslSpec = IslSpec()
+    ground: GroundLinkSpec = GroundLinkSpec()
+    terrestrial: TerrestrialSpec = TerrestrialSpec()
+
+
+# ---------------------------------------------------------------- ground stations
+
+
+class GroundStation(Model):
+    name: Name
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    altitude_m: float = Field(default=0.0, ge=-500, le=9_000)
+
+
+class GroundStationFile(Model):
+    """Ground stations from a YAML list (this format or Stardust's Name/Lat/Lon)."""
+
+    file: ExistingFile
+    names: list[str] | None = None
+    max_count: int | None = Field(default=None, gt=0)
+
+
+# -------------------------------------------------------------------------- nodes
+
+
+class NodeKind(str, Enum):
+    cloud = "cloud"
+    edge = "edge"
+    ground = "ground"
+    satellite = "satellite"
+
+
+class GpuNeed(str, Enum):
+    none = "none"
+    required = "required"
+    optional = "optional"
+
+
+class BoundingBox(Model):
+    lat_min: float = Field(ge=-90, le=90)
+    lat_max: float = Field(ge=-90, le=90)
+    lon_min: float = Field(ge=-180, le=180)
+    lon_max: float = Field(ge=-180, le=180)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BoundingBox:
+        if self.lat_min >= self.lat_max:
+            raise ValueError("lat_min must be < lat_max")
+        return self
+
+
+class SatelliteSelect(Model):
+    """Which satellites become containers: explicit ids, the k nearest to a site, or a box.
+
+    Exactly one of `ids`, `nearest_to` (with `count`) or `bbox` is given.
+    """
+
+    shell: str | None = None
+    ids: list[str] | None = Field(default=None, min_length=1)
+    nearest_to: str | None = None
+    count: int | None = Field(default=None, gt=0)
+    bbox: BoundingBox | None = None
+
+    @model_validator(mode="after")
+    def _one_method(self) -> SatelliteSelect:
+        methods = [m for m in ("ids", "nearest_to", "bbox") if getattr(self, m) is not None]
+        if len(methods) != 1:
+            raise ValueError("give exactly one of ids, nearest_to (with count) or bbox")
+        if self.nearest_to is not None and self.count is None:
+            raise ValueError("nearest_to needs count")
+        if self.count is not None and self.nearest_to is None:
+            raise ValueError("count is only used with nearest_to")
+        return self
+
+
+class NodeLink(Model):
+    """Terrestrial link of one node to its site's ground station (overrides the default)."""
+
+    latency_ms: float | None = Field(default=None, ge=0)
+    distance_km: float | None = Field(default=None, ge=0)
+    bandwidth_mbps: PositiveFloat | None = None
+    loss: Probability | None = None
+
+    @model_validator(mode="after")
+    def _latency_or_distance(self) -> NodeLink:
+        if self.latency_ms is not None and self.distance_km is not None:
+            raise ValueError("give latency_ms or distance_km, not both")
+        return self
+
+
+class NodeSpec(Model):
+    """One entry of `nodes`: a container (or, for satellite selections, several)."""
+
+    kind: NodeKind
+    name: Name | None = None
+    site: str | None = None
+    link: NodeLink | None = None
+    select: SatelliteSelect | None = None
+    cpus: PositiveFloat = 1.0
+    memory_bytes: Bytes = Field(default=512 * 1024**2, alias="memory", gt=4 * 1024**2)
+    arch: Literal["x86_64", "arm64"] | None = None
+    gpu: GpuNeed = GpuNeed.none
+    labels: dict[str, str] = {}
+
+    @field_validator("gpu", mode="before")
+    @classmethod
+    def _gpu_bool(cls, value: object) -> object:
+        if isinstance(value, bool):
+            return GpuNeed.required if value else GpuNeed.none
+        return value
+
+
+# ---------------------------------------------------------------------- platform
+
+
+class PlatformSpec(Model):
+    """Policy names of the serverless platform deployed into the nodes."""
+
+    scheduler: Literal["hyperdrive", "random", "round-robin", "first-fit"] = "hyperdrive"
+    state: Literal["databelt", "stateless", "random", "local"] = "databelt"
+    runtime: Literal["auto", "cpu", "gpu"] = "auto"
+
+
+# ---------------------------------------------------------------------- workload
+
+
+class ArrivalSpec(Model):
+    """When requests arrive: a seeded model or a trace of arrival times."""
+
+    model: Literal["poisson", "constant", "single", "trace"] = "poisson"
+    rate_per_s: PositiveFloat | None = None
+    file: ExistingFile | None = None
+    seed: int = 0
+    warmup_s: Seconds = Field(default=0.0, alias="warmup", ge=0)
+
+    @model_validator(mode="after")
+    def _needs(self) -> ArrivalSpec:
+        if self.model in ("poisson", "constant") and self.rate_per_s is None:
+            raise ValueError(f"arrival model {self.model} needs rate_per_s")
+        if self.model == "trace" and self.file is None:
+            raise ValueError("arrival model trace needs file")
+        return self
+
+
+class WorkloadSpec(Model):
+    workflows: list[ExistingFile] = Field(min_length=1)
+    arrival: ArrivalSpec = ArrivalSpec(model="single")
+
+
+# ---------------------------------------------------------------------- scenario
+
+
+class Scenario(Model):
+    """A whole scenario file, as written (stations from files are expanded by the loader)."""
+
+    version: Literal[1]
+    name: Name
+    description: str = ""
+    time: TimeSpec
+    constellation: ConstellationSpec
+    links: LinksSpec = LinksSpec()
+    ground_stations: list[GroundStation] = []
+    ground_station_files: list[GroundStationFile] = []
+    nodes: list[NodeSpec] = Field(min_length=1)
+    platform: PlatformSpec = PlatformSpec()
+    workload: WorkloadSpec | None = None
+
+    _source: Path | None = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> Path | None:
+        """The file this scenario was loaded from (relative paths in it are relative to it)."""
+        return self._source
+
+    def station(self, name: str) -> GroundStation:
+        """The ground station called `name` (KeyError if there is none)."""
+        for station in self.ground_stations:
+            if station.name == name:
+                return station
+        raise KeyError(name)

@@ -1,0 +1,67 @@
+"""Cross-references inside a structurally valid scenario: sites, shells, ids, unique names."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from testbed.scenario.model import NodeKind, NodeSpec, Scenario
+
+
+def _node_problems(
+    index: int, node: NodeSpec, stations: set[str], ids_by_shell: dict[str, list[str]]
+) -> list[str]:
+    where = f"nodes[{index}]"
+    if node.kind is not NodeKind.satellite:
+        problems = []
+        if node.select is not None:
+            problems.append(f"{where}.select: only satellite nodes select satellites")
+        if node.name is None:
+            problems.append(f"{where}.name: required for kind {node.kind.value}")
+        if node.site is None:
+            problems.append(f"{where}.site: required for kind {node.kind.value}")
+        elif node.site not in stations:
+            problems.append(f"{where}.site: unknown ground station {node.site!r}")
+        return problems
+    problems = [
+        f"{where}.{field}: not used by satellite nodes (they take select)"
+        for field in ("site", "link")
+        if getattr(node, field) is not None
+    ]
+    select = node.select
+    if select is None:
+        return [*problems, f"{where}.select: required for a satellite node"]
+    if node.name is not None and (select.ids is None or len(select.ids) != 1):
+        problems.append(f"{where}.name: only a selection of exactly one id can be named")
+    if select.shell is not None and select.shell not in ids_by_shell:
+        return [*problems, f"{where}.select.shell: unknown shell {select.shell!r}"]
+    if select.nearest_to is not None and select.nearest_to not in stations:
+        problems.append(f"{where}.select.nearest_to: unknown ground station {select.nearest_to!r}")
+    shells = [select.shell] if select.shell else list(ids_by_shell)
+    known = {sat_id for shell in shells for sat_id in ids_by_shell[shell]}
+    available = sum(len(ids_by_shell[shell]) for shell in shells)
+    if select.count is not None and select.count > available:
+        problems.append(f"{where}.select.count: {select.count} > {available} satellites available")
+    for position, sat_id in enumerate(select.ids or []):
+        if sat_id not in known:
+            problems.append(f"{where}.select.ids[{position}]: unknown satellite {sat_id!r}")
+    return problems
+
+
+def reference_problems(scenario: Scenario, ids_by_shell: dict[str, list[str]]) -> list[str]:
+    """Every broken reference, as `path: message` lines (empty when all is well).
+
+    `ids_by_shell` is the constellation's satellite ids per shell (see `orbit.naming`).
+    """
+    station_names = [station.name for station in scenario.ground_stations]
+    problems = [
+        f"ground_stations: repeated name {name!r}"
+        for name, count in Counter(station_names).items()
+        if count > 1
+    ]
+    for index, node in enumerate(scenario.nodes):
+        problems += _node_problems(index, node, set(station_names), ids_by_shell)
+    node_names = [node.name for node in scenario.nodes if node.name is not None]
+    problems += [
+        f"nodes: repeated name {name!r}" for name, count in Counter(node_names).items() if count > 1
+    ]
+    return problems

@@ -1,0 +1,109 @@
+"""A one-screen summary of a valid scenario, for `testbed validate`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.table import Table
+
+from testbed.orbit.naming import satellite_ids_by_shell
+from testbed.scenario.model import NodeKind, NodeSpec, Scenario
+
+
+@dataclass(frozen=True)
+class ScenarioCounts:
+    """What a scenario amounts to before anything is computed or started."""
+
+    satellites_by_shell: dict[str, int]
+    ground_stations: int
+    emulated_by_kind: dict[str, int]
+    bbox_selections: int
+    ticks: int
+
+    @property
+    def satellites(self) -> int:
+        return sum(self.satellites_by_shell.values())
+
+    @property
+    def emulated(self) -> int:
+        return sum(self.emulated_by_kind.values())
+
+
+def _selected_count(node: NodeSpec, satellites_by_shell: dict[str, int]) -> int:
+    """Satellites a selection yields; a bbox counts as its whole shell (an upper bound)."""
+    select = node.select
+    if select is None:
+        return 1
+    if select.ids is not None:
+        return len(select.ids)
+    if select.count is not None:
+        return select.count
+    shells = [select.shell] if select.shell else list(satellites_by_shell)
+    return sum(satellites_by_shell[shell] for shell in shells)
+
+
+def count_scenario(scenario: Scenario) -> ScenarioCounts:
+    satellites_by_shell = {
+        shell: len(ids) for shell, ids in satellite_ids_by_shell(scenario.constellation).items()
+    }
+    emulated_by_kind = {kind.value: 0 for kind in NodeKind}
+    for node in scenario.nodes:
+        emulated_by_kind[node.kind.value] += _selected_count(node, satellites_by_shell)
+    return ScenarioCounts(
+        satellites_by_shell=satellites_by_shell,
+        ground_stations=len(scenario.ground_stations),
+        emulated_by_kind=emulated_by_kind,
+        bbox_selections=sum(1 for node in scenario.nodes if node.select and node.select.bbox),
+        ticks=scenario.time.ticks,
+    )
+
+
+def _duration_text(seconds: float) -> str:
+    minutes, secs = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = [f"{int(hours)}h" if hours else "", f"{int(minutes)}m" if minutes else ""]
+    parts.append(f"{secs:g}s" if secs or not any(parts) else "")
+    return "".join(parts)
+
+
+def summary_table(scenario: Scenario) -> Table:
+    """Rows of `what: value` describing the scenario, ready for rich to print."""
+    counts = count_scenario(scenario)
+    time = scenario.time
+    links = scenario.links
+    table = Table(title=f"{scenario.name}  ({scenario.source})", show_header=False, box=None)
+    table.add_column(style="bold cyan", no_wrap=True)
+    table.add_column()
+    shells = ", ".join(f"{name} {count}" for name, count in counts.satellites_by_shell.items())
+    emulated = ", ".join(
+        f"{count} {kind}" for kind, count in counts.emulated_by_kind.items() if count
+    )
+    bound = " (bounding boxes counted as whole shells)" if counts.bbox_selections else ""
+    rows = [
+        ("satellites", f"{counts.satellites} ({shells})"),
+        ("ground stations", str(counts.ground_stations)),
+        ("emulated nodes", f"{counts.emulated}: {emulated}{bound}"),
+        (
+            "time",
+            f"{time.epoch.isoformat()} for {_duration_text(time.duration_s)}, "
+            f"tick {_duration_text(time.tick_s)} = {counts.ticks} ticks, speed {time.speed:g}x",
+        ),
+        (
+            "links",
+            f"ISL {links.isl.pattern} {links.isl.bandwidth_mbps:g} Mbit/s; "
+            f"ground >= {links.ground.min_elevation_deg:g} deg ({links.ground.mode}) "
+            f"{links.ground.bandwidth_mbps:g} Mbit/s; terrestrial "
+            f"{links.terrestrial.latency_ms:g} ms {links.terrestrial.bandwidth_mbps:g} Mbit/s",
+        ),
+        (
+            "platform",
+            f"scheduler {scenario.platform.scheduler}, state {scenario.platform.state}, "
+            f"runtime {scenario.platform.runtime}",
+        ),
+    ]
+    if scenario.workload is not None:
+        workflows = ", ".join(path.name for path in scenario.workload.workflows)
+        rows.append(("workload", f"{workflows}; arrival {scenario.workload.arrival.model}"))
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
