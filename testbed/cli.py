@@ -10,6 +10,7 @@ from rich.console import Console
 
 from testbed import __version__
 from testbed.errors import SetupError, UserError
+from testbed.image.cli import image_app
 from testbed.scenario.loader import load_scenario
 from testbed.scenario.summary import summary_table
 
@@ -21,6 +22,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console()
+app.add_typer(image_app, name="image", help="Build and show the node image the nodes run.")
 
 
 def _print_version(value: bool) -> None:

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Set up, lint, and run the whole test suite; extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+scripts/setup.sh
+.venv/bin/ruff check .
+exec .venv/bin/pytest "$@"

@@ -1,0 +1,94 @@
+"""Building the node image, and naming the one the current tree needs.
+
+The tag is `leotrek/node:<hash>` of the Dockerfile, the base image id, the runtime pins and
+the project's sources: when it exists locally the image is current and nothing runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import docker
+
+from testbed.errors import SetupError
+from testbed.image import engine
+from testbed.image.base import ensure_base, selected_base_id
+from testbed.image.context import build_context, context_members
+from testbed.image.hashing import node_image_hash
+from testbed.image.project import ProjectInputs, project_root, read_inputs
+from testbed.image.spec import (
+    CONTENT_LABEL,
+    NODE_PACKAGES,
+    NODE_REPOSITORY,
+    PYTHON_VERSION,
+    BaseChoice,
+)
+from testbed.image.steps import report
+from testbed.image.wheelhouse import ensure_wheelhouse
+
+
+@dataclass(frozen=True)
+class NodeImage:
+    """A node image present in the engine; `built` is False when it was already there."""
+
+    tag: str
+    image_id: str
+    built: bool
+
+
+def _tag(inputs: ProjectInputs, base_id: str) -> str:
+    content = node_image_hash(
+        dockerfile=inputs.dockerfile,
+        base_id=base_id,
+        requirements=inputs.requirements,
+        sources=inputs.sources,
+    )
+    return f"{NODE_REPOSITORY}:{content}"
+
+
+def node_image_tag(client: docker.DockerClient | None = None) -> str:
+    """Tag of the node image for the current tree on the selected base (built or not).
+
+    This is the image the emulation runs. Fails when no image has been built on this engine
+    yet, since the base (and so the tag) is chosen by the first build.
+    """
+    client = client or engine.connect()
+    base_id = selected_base_id(client)
+    if base_id is None:
+        raise SetupError("node image", "no node image built yet: run `testbed image build`")
+    return _tag(read_inputs(project_root()), base_id)
+
+
+def build_node_image(
+    base: BaseChoice = BaseChoice.AUTO,
+    force: bool = False,
+    client: docker.DockerClient | None = None,
+) -> NodeImage:
+    """Make sure the node image for the current tree exists; build it only when inputs changed.
+
+    `force` rebuilds it without Docker's layer cache; the base and the downloaded dependency
+    wheels are reused.
+    """
+    client = client or engine.connect()
+    root = project_root()
+    inputs = read_inputs(root)
+    base_id = ensure_base(client, base, root)
+    tag = _tag(inputs, base_id)
+    existing = engine.image_id(client, tag)
+    if existing and not force:
+        return NodeImage(tag=tag, image_id=existing, built=False)
+    wheelhouse = ensure_wheelhouse(root, inputs.requirements)
+    report(f"building {tag}")
+    image_id = engine.build(
+        client,
+        build_context(inputs.dockerfile, inputs.requirements, context_members(root, wheelhouse)),
+        tag,
+        buildargs={
+            "BASE_IMAGE": base_id,
+            "NODE_PACKAGES": " ".join(NODE_PACKAGES),
+            "PYTHON_VERSION": PYTHON_VERSION,
+        },
+        labels={CONTENT_LABEL: tag.rpartition(":")[2]},
+        nocache=force,
+    )
+    return NodeImage(tag=tag, image_id=image_id, built=True)

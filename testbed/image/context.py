@@ -1,0 +1,61 @@
+"""The build context sent to the engine: exactly the files the Dockerfile copies.
+
+Assembled as a tar in memory from an explicit list, so nothing else from the checkout
+(results, virtual environments) travels to the engine.
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from testbed.image.project import files_under
+from testbed.image.wheelhouse import Wheelhouse
+
+
+def _named(prefix: str, folder: Path, files: Iterable[Path]) -> list[tuple[str, Path]]:
+    return [(f"{prefix}/{path.relative_to(folder).as_posix()}", path) for path in files]
+
+
+def context_members(root: Path, wheelhouse: Wheelhouse) -> list[tuple[str, Path]]:
+    """(name in the context, file on disk) for the wheels and the functions folder."""
+    wheels = {"dependencies": wheelhouse.dependencies, "project": wheelhouse.project}
+    functions = root / "functions"
+    return [
+        *(
+            member
+            for name, folder in wheels.items()
+            for member in _named(f"wheels/{name}", folder, sorted(folder.glob("*.whl")))
+        ),
+        *_named("functions", functions, files_under(functions)),
+    ]
+
+
+def _owned_by_root(info: tarfile.TarInfo) -> tarfile.TarInfo:
+    info.uid = info.gid = 0
+    info.uname = info.gname = "root"
+    return info
+
+
+def _add_bytes(archive: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = _owned_by_root(tarfile.TarInfo(name))
+    info.size = len(data)
+    archive.addfile(info, io.BytesIO(data))
+
+
+def build_context(
+    dockerfile: bytes, requirements: Sequence[str], members: Iterable[tuple[str, Path]]
+) -> bytes:
+    """An uncompressed tar: Dockerfile, requirements.txt, an always-present functions/, members."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        _add_bytes(archive, "Dockerfile", dockerfile)
+        _add_bytes(archive, "requirements.txt", "".join(f"{r}\n" for r in requirements).encode())
+        functions = _owned_by_root(tarfile.TarInfo("functions"))
+        functions.type, functions.mode = tarfile.DIRTYPE, 0o755
+        archive.addfile(functions)
+        for name, path in members:
+            archive.add(path, arcname=name, filter=_owned_by_root)
+    return buffer.getvalue()

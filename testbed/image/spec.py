@@ -1,0 +1,42 @@
+"""What the node image is made of: names, packages and versions shared by every build step.
+
+Kept in one place so that the debootstrap base, the Dockerfile arguments and the wheelhouse
+agree on the Debian packages and the Python version without repeating them.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class BaseChoice(str, Enum):
+    """Where the node image's base comes from."""
+
+    AUTO = "auto"
+    DEBOOTSTRAP = "debootstrap"
+    OFFICIAL = "official"
+
+
+SUITE = "bookworm"
+PYTHON_VERSION = "3.11"
+OFFICIAL_BASE = "python:3.11-slim-bookworm"
+DEFAULT_MIRROR = "http://deb.debian.org/debian"
+DEBIAN_KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
+
+NODE_PACKAGES = ("redis-server", "iproute2", "iptables", "iperf3", "iputils-ping", "procps")
+"""Debian packages every node needs; the Dockerfile installs those its base lacks."""
+
+DEBOOTSTRAP_PACKAGES = ("python3", "python3-venv", *NODE_PACKAGES)
+"""The debootstrap base: Debian's Python (the official base brings its own) and the node's."""
+
+BASE_REPOSITORY = "leotrek/base"
+SELECTED_BASE_TAG = "selected"
+"""Tag that remembers which base the last build used, so the tag lookup needs no probing."""
+
+NODE_REPOSITORY = "leotrek/node"
+NODE_LABEL = "org.leotrek.testbed"
+CONTENT_LABEL = "org.leotrek.testbed.content"
+
+DOCKERFILE = "images/node/Dockerfile"
+WHEELHOUSE = "build/wheelhouse"
+BASE_WORKDIR = "build/base"
