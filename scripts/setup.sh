@@ -21,6 +21,7 @@ PACKAGES=(
     docker.io iproute2 iptables debootstrap iperf3 iputils-ping libnetfilter-queue-dev
     python3-venv python3-dev gcc make redis-server openssh-server ca-certificates
     debian-archive-keyring
+    qemu-system-x86 busybox-static kmod procps
 )
 
 say() { echo "[setup] $*"; }
@@ -97,7 +98,7 @@ make_venv() {
         return
     fi
     say "python venv: installing the project (pyproject.toml changed)"
-    quietly "python venv" "$VENV/bin/pip" install --disable-pip-version-check -e '.[dev]'
+    quietly "python venv" "$VENV/bin/pip" install --disable-pip-version-check -e '.[host,dev]'
     echo "$stamp" >"$STAMP"
 }
 

@@ -9,10 +9,13 @@ import typer
 from rich.console import Console
 
 from testbed import __version__
+from testbed.bench.cli import bench_app
+from testbed.emulation import cli as emulation_cli
 from testbed.errors import SetupError, UserError
 from testbed.image.cli import image_app
 from testbed.scenario.loader import load_scenario
 from testbed.scenario.summary import summary_table
+from testbed.topology.cli import paths, precompute
 
 app = typer.Typer(
     name="testbed",
@@ -59,6 +62,12 @@ def validate(
         console.print()
     if problems:
         raise UserError(problems)
+
+
+app.command()(paths)
+app.command()(precompute)
+emulation_cli.register(app)
+app.add_typer(bench_app, name="bench", help="Benchmarks, each next to a baseline in the same run.")
 
 
 def run() -> None:

@@ -54,9 +54,8 @@ fetch_kernel() {
 }
 
 build_initramfs() {
-    local version tree stamp stage
+    local version stamp stage
     version=$(basename "$(echo "$OUT"/kernel/lib/modules/*)")
-    tree=$OUT/kernel/lib/modules/$version
     [[ -x $BUSYBOX ]] || fail initramfs "$BUSYBOX is missing (Debian package busybox-static)"
     stamp=$( (echo "$version ${MODULES[*]}"; cat "$HERE/init" "$HERE/run-job" "$BUSYBOX") \
         | sha256sum | cut -d' ' -f1)

@@ -1,0 +1,1 @@
+"""Effects on the host: node containers, the emulated network (fabric), shaping backends."""

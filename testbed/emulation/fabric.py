@@ -1,0 +1,249 @@
+"""The fabric: one router namespace that every emulated node hangs off by a veth.
+
+All shaping, filters and NFQUEUE rules live in the fabric namespace, so the host's (and
+Docker's) firewall is never touched and deleting the namespace removes everything at once.
+A node is any network namespace (a named one, or a container's /proc/PID/ns/net): its veth
+end is `emu0` with the node's /16 address and a route to the emulated /16 via the fabric.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+from types import TracebackType
+
+from pyroute2 import IPRoute
+from pyroute2.netlink.exceptions import NetlinkError
+
+from testbed.emulation import namespaces
+from testbed.emulation.addressing import (
+    DEFAULT_FABRIC_NETNS,
+    EMULATED_NETWORK,
+    GATEWAY,
+    IFNAME_PREFIX,
+    NETNS_PREFIX,
+    NODE_IFNAME,
+    fabric_ifname,
+    node_address,
+)
+
+IFA_F_NOPREFIXROUTE = 0x200
+RTNH_F_ONLINK = 0x4
+RT_SCOPE_LINK = 253
+
+_FABRIC_SYSCTLS = {
+    "net.ipv4.ip_forward": 0,
+    "net.ipv4.conf.all.rp_filter": 0,
+    "net.ipv4.conf.default.rp_filter": 0,
+    "net.ipv4.conf.all.send_redirects": 0,
+    "net.ipv4.conf.default.send_redirects": 0,
+    "net.ipv6.conf.all.disable_ipv6": 1,
+    "net.ipv6.conf.default.disable_ipv6": 1,
+}
+_TERMINATE_WAIT_S = 3.0
+
+
+class FabricError(RuntimeError):
+    """The fabric could not be built as asked; the message names the node or step."""
+
+
+def run_in_netns(netns_name: str, argv: list[str]) -> None:
+    """Run a command inside a named namespace (for tools pyroute2 cannot replace)."""
+    result = subprocess.run(
+        ["ip", "netns", "exec", netns_name, *argv], capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise FabricError(f"{' '.join(argv)} in {netns_name} failed: {result.stderr.strip()}")
+
+
+def _node_netns_path(node_netns: str) -> str:
+    return node_netns if "/" in node_netns else namespaces.netns_path(node_netns)
+
+
+class Fabric:
+    """Create with `create()`, connect nodes with `attach()`, remove with `teardown()`."""
+
+    def __init__(self, name: str = DEFAULT_FABRIC_NETNS) -> None:
+        if not name.startswith(NETNS_PREFIX):
+            raise ValueError(f"fabric namespace {name!r} must start with {NETNS_PREFIX!r}")
+        self.name = name
+        self._ipr: IPRoute | None = None
+        self._ifindex: dict[int, int] = {}
+
+    @property
+    def netns_path(self) -> str:
+        return namespaces.netns_path(self.name)
+
+    def create(self) -> Fabric:
+        """Create the namespace as a router (reverse-path filter off) that forwards nothing
+        until a shaping backend is in place (`set_forwarding`)."""
+        if Path(self.netns_path).exists():
+            raise FabricError(
+                f"namespace {self.name} already exists (another run, or a leftover: "
+                "see cleanup_leftovers)"
+            )
+        namespaces.create(self.name, role="fabric")
+        try:
+            run_in_netns(
+                self.name, ["sysctl", "-q", "-w", *(f"{k}={v}" for k, v in _FABRIC_SYSCTLS.items())]
+            )
+            self._ipr = IPRoute(netns=self.name, flags=0)
+            self._ipr.link("set", index=self._ipr.link_lookup(ifname="lo")[0], state="up")
+        except BaseException:
+            self.teardown()
+            raise
+        return self
+
+    def attach(self, index: int, node_netns: str) -> int:
+        """Connect node `index` living in `node_netns` (a namespace name or a path such as
+        /proc/PID/ns/net); returns the fabric-side interface index."""
+        ipr = self._require_ipr()
+        if index in self._ifindex:
+            raise FabricError(f"node {index} is already attached to {self.name}")
+        path = _node_netns_path(node_netns)
+        ifname = fabric_ifname(index)
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError as exc:
+            raise FabricError(f"node {index}: cannot open namespace {path}: {exc}") from exc
+        try:
+            ipr.link(
+                "add", ifname=ifname, kind="veth", peer={"ifname": NODE_IFNAME, "net_ns_fd": fd}
+            )
+        except NetlinkError as exc:
+            raise FabricError(
+                f"node {index}: cannot create veth {ifname} <-> {NODE_IFNAME} in {path}: {exc}"
+            ) from exc
+        finally:
+            os.close(fd)
+        ifindex = ipr.link_lookup(ifname=ifname)[0]
+        self._ifindex[index] = ifindex
+        ipr.addr("add", index=ifindex, address=str(GATEWAY), prefixlen=32)
+        ipr.link("set", index=ifindex, state="up")
+        ipr.route(
+            "add",
+            dst=f"{node_address(index)}/32",
+            oif=ifindex,
+            scope=RT_SCOPE_LINK,
+            prefsrc=str(GATEWAY),
+        )
+        _configure_node_side(path, index)
+        return ifindex
+
+    def set_forwarding(self, enabled: bool) -> None:
+        """Route between the nodes or not; backends enable it once shaping is in place, so
+        that no packet crosses the fabric unshaped."""
+        self._require_ipr()
+        run_in_netns(self.name, ["sysctl", "-q", "-w", f"net.ipv4.ip_forward={int(enabled)}"])
+
+    def ifindex(self, index: int) -> int:
+        """Fabric-side interface index of node `index` (its egress is shaped toward it)."""
+        try:
+            return self._ifindex[index]
+        except KeyError:
+            raise FabricError(f"node {index} is not attached to {self.name}") from None
+
+    @property
+    def node_indices(self) -> list[int]:
+        return sorted(self._ifindex)
+
+    def teardown(self) -> None:
+        """Remove every veth and the namespace; safe to call twice or after a failure."""
+        if self._ipr is not None:
+            for ifindex in self._ifindex.values():
+                with contextlib.suppress(NetlinkError):
+                    self._ipr.link("del", index=ifindex)
+            self._ipr.close()
+            self._ipr = None
+        self._ifindex.clear()
+        namespaces.remove(self.name)
+
+    def _require_ipr(self) -> IPRoute:
+        if self._ipr is None:
+            raise FabricError(f"fabric {self.name} is not created")
+        return self._ipr
+
+    def __enter__(self) -> Fabric:
+        return self.create()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.teardown()
+
+
+def _configure_node_side(path: str, index: int) -> None:
+    """emu0: the node's /16 address without a connected route, so that every other node
+    is reached through the fabric gateway (never directly on the link)."""
+    with IPRoute(netns=path, flags=0) as node:
+        ifindex = node.link_lookup(ifname=NODE_IFNAME)[0]
+        node.addr(
+            "add",
+            index=ifindex,
+            address=str(node_address(index)),
+            prefixlen=EMULATED_NETWORK.prefixlen,
+            IFA_FLAGS=IFA_F_NOPREFIXROUTE,
+        )
+        node.link("set", index=ifindex, state="up")
+        node.route(
+            "add",
+            dst=str(EMULATED_NETWORK),
+            gateway=str(GATEWAY),
+            oif=ifindex,
+            flags=RTNH_F_ONLINK,
+        )
+
+
+def cleanup_leftovers(prefix: str = NETNS_PREFIX) -> list[str]:
+    """Remove the namespaces named `prefix`... that this code created for a run that is
+    gone (SIGKILLed), with the testbed processes inside its fabric namespaces and its run
+    files; returns the names removed. Live runs and namespaces without an owner record
+    (not created by the testbed) are left alone."""
+    if not prefix.startswith(NETNS_PREFIX):
+        raise ValueError(f"prefix {prefix!r} must start with {NETNS_PREFIX!r}")
+    removed = []
+    for name in namespaces.list_names(prefix):
+        owner = namespaces.owner(name)
+        if owner is None or owner.alive():
+            continue
+        if owner.role == "fabric":
+            for pid in namespaces.pids_inside(name):
+                _terminate(pid)
+            _delete_testbed_links(name)
+        namespaces.remove(name)
+        for path in namespaces.RUN_DIR.glob(f"{name}.*"):
+            path.unlink(missing_ok=True)
+        removed.append(name)
+    return removed
+
+
+def _delete_testbed_links(netns_name: str) -> None:
+    """Delete the fabric's veths now, so their node ends vanish before this returns."""
+    if not Path(namespaces.netns_path(netns_name)).exists():
+        return
+    with IPRoute(netns=netns_name, flags=0) as ipr:
+        for link in ipr.get_links():
+            if link.get("ifname", "").startswith(IFNAME_PREFIX):
+                with contextlib.suppress(NetlinkError):
+                    ipr.link("del", index=link["index"])
+
+
+def _terminate(pid: int) -> None:
+    """SIGTERM, then SIGKILL if the process is still there after a short wait."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + _TERMINATE_WAIT_S
+        while time.monotonic() < deadline:
+            if not Path(f"/proc/{pid}").exists():
+                return
+            time.sleep(0.02)

@@ -1,0 +1,112 @@
+"""Per-pair rate limits as HTB classes on the fabric's egress toward each destination.
+
+Every fabric-side interface (the way to node `dst`) gets an HTB root with one class per
+source. A single classic-BPF classifier computes the class from the source address
+(classid 1:(src+1)), so the kernel needs no per-pair filter and setup stays one request
+per class. Rates are restated in place (`change`), never by deleting a qdisc under traffic.
+Both backends use this tree; the netem backend hangs a netem qdisc under each class.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from testbed.emulation.addressing import EMULATED_NETWORK
+from testbed.emulation.shaping import tc_messages
+from testbed.emulation.shaping.plan import LinkState, Pairs
+
+ROOT_HANDLE = 0x1_0000
+DEFAULT_MINOR = 0xFFFF
+LINE_RATE_MBPS = 100_000.0
+"""Rate of unlimited pairs and of the default class (ARP, anything unclassified)."""
+
+_ETH_HEADER_BYTES = 14
+_IP_SRC_OFFSET = _ETH_HEADER_BYTES + 12
+
+_BPF_LD_W_ABS = 0x20
+_BPF_LD_H_ABS = 0x28
+_BPF_ALU_AND_K = 0x54
+_BPF_ALU_OR_K = 0x44
+_BPF_JEQ_K = 0x15
+_BPF_RET_A = 0x16
+_BPF_RET_K = 0x06
+
+
+def class_id(src: int) -> int:
+    """HTB class of traffic from node `src`; the same on every destination's interface."""
+    return ROOT_HANDLE | (src + 1)
+
+
+def source_classifier() -> list[tc_messages.SockFilter]:
+    """cBPF: classid = 1:(low 16 bits of the source address) for the emulated /16, else no
+    match (default class). At a qdisc the packet starts at its Ethernet header."""
+    prefix = int(EMULATED_NETWORK.network_address)
+    mask = int(EMULATED_NETWORK.netmask)
+    return [
+        (_BPF_LD_W_ABS, 0, 0, _IP_SRC_OFFSET),
+        (_BPF_ALU_AND_K, 0, 0, mask),
+        (_BPF_JEQ_K, 0, 3, prefix),
+        (_BPF_LD_H_ABS, 0, 0, _IP_SRC_OFFSET + 2),
+        (_BPF_ALU_OR_K, 0, 0, ROOT_HANDLE),
+        (_BPF_RET_A, 0, 0, 0),
+        (_BPF_RET_K, 0, 0, 0),
+    ]
+
+
+def rate_bytes_s(rate_mbps: float) -> int:
+    """Kernel rate of a pair; unlimited (inf) and huge rates become the line rate."""
+    return int(min(rate_mbps, LINE_RATE_MBPS) * 1_000_000 / 8)
+
+
+class HtbTree:
+    """Builds the HTB requests for N destinations and remembers the rates it restated."""
+
+    def __init__(self, ifindex_by_node: Sequence[int]) -> None:
+        self.ifindex = np.asarray(ifindex_by_node, dtype=np.int64)
+        n = len(self.ifindex)
+        self._applied_mbps = np.full((n, n), np.nan)
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.ifindex)
+
+    def setup_messages(self) -> list[bytes]:
+        """Root qdisc, default class, one class per source and the classifier, per dst."""
+        line_rate = rate_bytes_s(LINE_RATE_MBPS)
+        program = source_classifier()
+        messages = []
+        for dst, ifindex in enumerate(self.ifindex.tolist()):
+            messages.append(tc_messages.htb_qdisc(ifindex, ROOT_HANDLE, DEFAULT_MINOR))
+            messages.append(
+                tc_messages.htb_class(
+                    ifindex, ROOT_HANDLE | DEFAULT_MINOR, ROOT_HANDLE, line_rate, create=True
+                )
+            )
+            messages.extend(
+                tc_messages.htb_class(ifindex, class_id(src), ROOT_HANDLE, line_rate, create=True)
+                for src in range(self.n_nodes)
+                if src != dst
+            )
+            messages.append(tc_messages.bpf_filter(ifindex, ROOT_HANDLE, 1, 1, program))
+        return messages
+
+    def rate_messages(self, state: LinkState, pairs: Pairs) -> list[bytes]:
+        """Class changes for the pairs whose rate differs from what was last restated."""
+        src, dst = pairs[:, 0], pairs[:, 1]
+        wanted = state.rate_mbps[src, dst]
+        moved = wanted != self._applied_mbps[src, dst]
+        src, dst, wanted = src[moved], dst[moved], wanted[moved]
+        self._applied_mbps[src, dst] = wanted
+        return [
+            tc_messages.htb_class(
+                ifindex, class_id(s), ROOT_HANDLE, rate_bytes_s(rate), create=False
+            )
+            for s, ifindex, rate in zip(
+                src.tolist(), self.ifindex[dst].tolist(), wanted.tolist(), strict=True
+            )
+        ]
+
+    def teardown_messages(self) -> list[bytes]:
+        return [tc_messages.delete_root_qdisc(ifindex) for ifindex in self.ifindex.tolist()]

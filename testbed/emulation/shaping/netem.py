@@ -1,0 +1,122 @@
+"""netem backend: the shared HTB tree plus a netem qdisc under every (src, dst) class.
+
+For kernels with sch_netem. Each apply restates delay, loss (100 % when unreachable),
+rate and queue limit of the changed pairs' netem qdiscs in place. netem also gets the
+pair's rate: with a rate set, netem sends no packet before the previous one
+(time_to_send = max(now + delay, last) + transmit time), so a shrinking delay cannot
+reorder a pair, as in the userspace delay line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import TYPE_CHECKING
+
+from testbed.emulation.fabric import FabricError
+from testbed.emulation.shaping import tc_messages
+from testbed.emulation.shaping.backend import ApplyStats, BackendUnavailable
+from testbed.emulation.shaping.htb import LINE_RATE_MBPS, class_id, rate_bytes_s
+from testbed.emulation.shaping.netlink_batch import NetlinkBatchError, is_missing_kind
+from testbed.emulation.shaping.plan import LinkState, Pairs
+from testbed.emulation.shaping.tc_shaper import TcShaper
+
+if TYPE_CHECKING:
+    from testbed.emulation.fabric import Fabric
+
+MIN_LIMIT_PACKETS = 1000
+_PACKET_BYTES = 1500
+
+
+def netem_handle(src: int) -> int:
+    """Handle of the netem qdisc under source `src`'s class (major 1 is the HTB root)."""
+    return (src + 2) << 16
+
+
+def limit_packets(rate_bytes_s_: int, delay_ns: int) -> int:
+    """Queue room for twice the bandwidth-delay product, so netem itself never drops."""
+    in_flight = rate_bytes_s_ * delay_ns // (1_000_000_000 * _PACKET_BYTES)
+    return max(MIN_LIMIT_PACKETS, 2 * in_flight)
+
+
+def leaf_message(
+    ifindex: int, src: int, *, delay_ms: float, loss: float, rate_mbps: float, create: bool
+) -> bytes:
+    """netem request for pair (src -> the node behind `ifindex`), every parameter stated."""
+    rate = rate_bytes_s(rate_mbps)
+    delay_ns = round(delay_ms * 1_000_000)
+    return tc_messages.netem_qdisc(
+        ifindex,
+        netem_handle(src),
+        class_id(src),
+        delay_ns=delay_ns,
+        loss=loss,
+        rate_bytes_s=rate,
+        limit_packets=limit_packets(rate, delay_ns),
+        create=create,
+    )
+
+
+class NetemBackend:
+    name = "netem"
+
+    def __init__(self) -> None:
+        self._fabric: Fabric | None = None
+        self._tc: TcShaper | None = None
+
+    def setup(self, fabric: Fabric, n_nodes: int) -> None:
+        """HTB tree with a netem leaf per pair, every pair unreachable until applied."""
+        self._fabric = fabric
+        self._tc = TcShaper(fabric, n_nodes)
+        ifindex = self._tc.tree.ifindex.tolist()
+        leaves = [
+            leaf_message(
+                ifindex[dst], src, delay_ms=0.0, loss=1.0, rate_mbps=LINE_RATE_MBPS, create=True
+            )
+            for dst in range(n_nodes)
+            for src in range(n_nodes)
+            if src != dst
+        ]
+        try:
+            self._tc.setup(leaves)
+            fabric.set_forwarding(True)
+        except NetlinkBatchError as exc:
+            self.close()
+            if is_missing_kind(exc):
+                raise BackendUnavailable(f"this kernel has no netem qdisc: {exc}") from exc
+            raise
+        except BaseException:
+            self.close()
+            raise
+
+    def apply(self, state: LinkState, pairs: Pairs) -> ApplyStats:
+        start = time.perf_counter()
+        if self._tc is None:
+            raise RuntimeError("netem backend is not set up")
+        ifindex = self._tc.tree.ifindex
+        src, dst = pairs[:, 0], pairs[:, 1]
+        loss = state.loss[src, dst].copy()
+        loss[~state.reachable[src, dst]] = 1.0
+        leaves = [
+            leaf_message(i, s, delay_ms=d, loss=p, rate_mbps=r, create=False)
+            for i, s, d, p, r in zip(
+                ifindex[dst].tolist(),
+                src.tolist(),
+                state.delay_ms[src, dst].tolist(),
+                loss.tolist(),
+                state.rate_mbps[src, dst].tolist(),
+                strict=True,
+            )
+        ]
+        self._tc.apply(state, pairs, leaves)
+        return ApplyStats(pairs=len(pairs), seconds=time.perf_counter() - start)
+
+    def close(self) -> None:
+        if self._fabric is not None:
+            # FabricError: the fabric was torn down first, which stopped forwarding too
+            with contextlib.suppress(FabricError):
+                self._fabric.set_forwarding(False)
+            self._fabric = None
+        if self._tc is not None:
+            self._tc.close()
+            self._tc = None

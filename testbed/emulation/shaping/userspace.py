@@ -1,0 +1,109 @@
+"""Userspace backend: NFQUEUE delay line for delay/loss/reachability, HTB for rates.
+
+For kernels without sch_netem. The FORWARD chain of the fabric namespace (and only
+there) sends emulated traffic to the delay line; without a listener NFQUEUE drops, so a
+dead delay line stops traffic instead of letting it pass unshaped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import TYPE_CHECKING
+
+from testbed.emulation import namespaces
+from testbed.emulation.addressing import EMULATED_NETWORK
+from testbed.emulation.fabric import FabricError, run_in_netns
+from testbed.emulation.shaping.backend import ApplyStats
+from testbed.emulation.shaping.delayline_process import DelayLineProcess
+from testbed.emulation.shaping.linkfile import DelayLineStats, LinkFile
+from testbed.emulation.shaping.plan import LinkState, Pairs
+from testbed.emulation.shaping.tc_shaper import TcShaper
+
+if TYPE_CHECKING:
+    from testbed.emulation.fabric import Fabric
+
+
+def _nfqueue_rule(queue: int) -> list[str]:
+    network = str(EMULATED_NETWORK)
+    return ["FORWARD", "-s", network, "-d", network, "-j", "NFQUEUE", "--queue-num", str(queue)]
+
+
+class UserspaceBackend:
+    name = "userspace"
+
+    def __init__(self, queue: int = 0, spin_us: float = 100.0, rt_priority: int = 10) -> None:
+        self._queue = queue
+        self._spin_us = spin_us
+        self._rt_priority = rt_priority
+        self._fabric: Fabric | None = None
+        self._tc: TcShaper | None = None
+        self._links: LinkFile | None = None
+        self._process: DelayLineProcess | None = None
+        self._rule_installed = False
+
+    def setup(self, fabric: Fabric, n_nodes: int) -> None:
+        self._fabric = fabric
+        try:
+            self._tc = TcShaper(fabric, n_nodes)
+            self._tc.setup()
+            run_dir = namespaces.RUN_DIR
+            self._links = LinkFile(run_dir / f"{fabric.name}.links", n_nodes)
+            self._process = DelayLineProcess(
+                fabric.name,
+                self._links.path,
+                run_dir / f"{fabric.name}.delayline.log",
+                queue=self._queue,
+                spin_us=self._spin_us,
+                rt_priority=self._rt_priority,
+            )
+            run_in_netns(fabric.name, ["iptables", "-w", "-A", *_nfqueue_rule(self._queue)])
+            self._rule_installed = True
+            fabric.set_forwarding(True)
+        except BaseException:
+            self.close()
+            raise
+
+    def apply(self, state: LinkState, pairs: Pairs) -> ApplyStats:
+        start = time.perf_counter()
+        if self._links is None or self._tc is None or self._process is None:
+            raise RuntimeError("userspace backend is not set up")
+        if state.n_nodes != self._links.n_nodes:
+            raise ValueError(f"state has {state.n_nodes} nodes, backend {self._links.n_nodes}")
+        self._process.check_alive()
+        self._links.write(state, pairs)
+        self._tc.apply(state, pairs)
+        return ApplyStats(pairs=len(pairs), seconds=time.perf_counter() - start)
+
+    def stats(self) -> DelayLineStats:
+        """What the delay line has done so far (packets, drops, release lateness)."""
+        if self._links is None:
+            raise RuntimeError("userspace backend is not set up")
+        return self._links.stats()
+
+    @property
+    def delay_line_pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def close(self) -> None:
+        """Stop forwarding, then remove the rule, the delay line, the file and the HTB tree."""
+        if self._fabric is not None:
+            # FabricError: the fabric was torn down first, taking forwarding and rules along
+            with contextlib.suppress(FabricError):
+                self._fabric.set_forwarding(False)
+                if self._rule_installed:
+                    run_in_netns(
+                        self._fabric.name, ["iptables", "-w", "-D", *_nfqueue_rule(self._queue)]
+                    )
+            self._rule_installed = False
+            self._fabric = None
+        if self._process is not None:
+            self._process.stop()
+            self._process.log.unlink(missing_ok=True)
+            self._process = None
+        if self._links is not None:
+            self._links.close()
+            self._links = None
+        if self._tc is not None:
+            self._tc.close()
+            self._tc = None

@@ -1,0 +1,246 @@
+"""The emulated network with real containers: up, exec, status, fidelity, and clean teardown.
+
+Every test starts from and returns to a host with nothing of the testbed on it; the
+snapshot comparison is the check that teardown (normal end, Ctrl-C, SIGKILL + down)
+leaves no container, network, namespace, interface or firewall rule behind.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from testbed.emulation.runstate import CONTROLLER_FILE
+from testbed.scenario.loader import load_scenario
+from testbed.topology.engine import TopologyEngine
+
+pytestmark = pytest.mark.system
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO = REPO / "topologies/demo.yaml"
+FIDELITY = Path(__file__).parent / "scenarios/fidelity.yaml"
+
+
+def cli(*args: str, timeout_s: float = 300, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "testbed", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
+        cwd=REPO,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"testbed {' '.join(args)} -> {result.returncode}\n{result.stderr}")
+    return result
+
+
+def host_snapshot() -> dict[str, object]:
+    """What the testbed could leave on the host (its own label/prefix only, plus iptables)."""
+
+    def lines(*command: str) -> list[str]:
+        return subprocess.run(command, capture_output=True, text=True, check=False).stdout.split(
+            "\n"
+        )
+
+    iptables = [line for line in lines("iptables-save") if line and not line.startswith(("#", ":"))]
+    return {
+        "containers": lines("docker", "ps", "-aq", "--filter", "label=org.leotrek.testbed"),
+        "networks": lines("docker", "network", "ls", "-q", "--filter", "label=org.leotrek.testbed"),
+        "fabric": [n for n in lines("ip", "netns", "list") if n.startswith("leotrek-fab")],
+        "links": [x for x in lines("ip", "-o", "link") if re.search(r"\b(lt\d+|emu0)[@:]", x)],
+        "iptables": iptables,
+        "controller": CONTROLLER_FILE.exists(),
+    }
+
+
+@pytest.fixture
+def clean_host(docker_client: object) -> Iterator[dict[str, object]]:
+    cli("down")
+    before = host_snapshot()
+    yield before
+    cli("down")
+
+
+def assert_clean(before: dict[str, object]) -> None:
+    assert host_snapshot() == before
+
+
+def test_up_detached_exec_status_and_down(clean_host: dict[str, object]) -> None:
+    cli("up", str(DEMO), "--detach", "--duration", "5m")
+    status = json.loads(cli("status", "--json").stdout)
+    assert status["running"] is True and status["backend"] in ("netem", "userspace")
+    assert status["sim_time"].startswith("2025-01-01T00:")
+    names = [node["name"] for node in status["nodes"]]
+    assert names[:2] == ["cloud", "drone-1"] and len(names) == 6
+    assert all(node["state"] == "running" for node in status["nodes"])
+    assert len({node["address"] for node in status["nodes"]}) == 6
+
+    satellites = [name for name in names if name.startswith("sat-")]
+    query = (
+        "import json,sys,urllib.request;"
+        "print(json.dumps(json.load(urllib.request.urlopen(sys.argv[1]))))"
+    )
+    url = f"http://info.testbed:7070/path/{satellites[0]}/{satellites[1]}"
+    path = json.loads(cli("exec", "cloud", "--", "python3", "-c", query, url).stdout)
+    assert path["source"] == satellites[0] and path["route"][0] == satellites[0]
+    me = json.loads(
+        cli(
+            "exec", satellites[0], "--", "python3", "-c", query, "http://info.testbed:7070/self"
+        ).stdout
+    )
+    assert me["name"] == satellites[0]
+
+    ping = cli("exec", satellites[0], "--", "ping", "-c", "5", "-i", "0.2", satellites[1])
+    rtts = [float(x) for x in re.findall(r"time=([\d.]+) ms", ping.stdout)]
+    assert len(rtts) == 5
+    expected_rtt = 2 * path["delay_ms"]
+    assert abs(float(np.median(rtts)) - expected_rtt) < 2.0, (rtts, expected_rtt)
+
+    assert cli("exec", "cloud", "--", "sh", "-c", "exit 7", check=False).returncode == 7
+    outside = cli("exec", "cloud", "--", "ip", "route", "get", "1.1.1.1", check=False)
+    assert outside.returncode != 0, "nodes must have no route to the outside world"
+    missing = cli("exec", "nowhere", "--", "true", check=False)
+    assert missing.returncode == 2 and "node 'nowhere' not found" in missing.stderr
+
+    cli("down")
+    assert cli("status", check=False).returncode == 1
+    assert_clean(clean_host)
+
+
+def test_a_run_that_ends_removes_everything(clean_host: dict[str, object]) -> None:
+    result = cli("up", str(DEMO), "--duration", "3s", timeout_s=180)
+    assert "scenario finished" in result.stdout
+    assert_clean(clean_host)
+
+
+def _start_foreground() -> subprocess.Popen[str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "testbed", "up", str(DEMO)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=REPO,
+    )
+    assert process.stdout is not None
+    deadline = time.monotonic() + 180
+    for line in process.stdout:
+        if "up: ready" in line or time.monotonic() > deadline:
+            break
+    return process
+
+
+def test_ctrl_c_stops_cleanly(clean_host: dict[str, object]) -> None:
+    process = _start_foreground()
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 0, output
+    assert "removed every container" in output
+    assert_clean(clean_host)
+
+
+def test_sigkill_then_down_cleans_up(clean_host: dict[str, object]) -> None:
+    process = _start_foreground()
+    process.kill()
+    process.wait(timeout=30)
+    assert host_snapshot() != clean_host, "a killed controller leaves its run behind"
+    cli("down")
+    assert_clean(clean_host)
+    cli("down")
+    assert_clean(clean_host)
+
+
+@dataclass(frozen=True)
+class Sample:
+    sent_unix: float
+    rtt_ms: float | None
+
+
+def _ping_samples(source: str, target: str, count: int, interval_s: float) -> list[Sample]:
+    """Send times (unix) and RTTs of `count` pings from a node, None for a lost one."""
+    result = cli(
+        "exec",
+        source,
+        "--",
+        "ping",
+        "-D",
+        "-n",
+        "-c",
+        str(count),
+        "-i",
+        str(interval_s),
+        "-W",
+        "1",
+        target,
+        timeout_s=count * interval_s + 60,
+        check=False,
+    )
+    replies = {
+        int(seq): (float(stamp), float(rtt))
+        for stamp, seq, rtt in re.findall(
+            r"\[([\d.]+)\].*icmp_seq=(\d+).*time=([\d.]+) ms", result.stdout
+        )
+    }
+    assert replies, result.stdout
+    first_seq = min(replies)
+    start = replies[first_seq][0] - replies[first_seq][1] / 1e3 - (first_seq - 1) * interval_s
+    return [
+        Sample(start + (seq - 1) * interval_s, replies[seq][1] if seq in replies else None)
+        for seq in range(1, count + 1)
+    ]
+
+
+def test_latency_fidelity_while_delays_follow_the_orbits(clean_host: dict[str, object]) -> None:
+    """RTT - (d(a->b) + d(b->a)) of the tick in force: median <= 0.5 ms, p99 <= 2 ms."""
+    cli("up", str(FIDELITY), "--detach")
+    status = json.loads(cli("status", "--json").stdout)
+    names = [node["name"] for node in status["nodes"]]
+    pairs = [("cloud", names[2]), (names[2], names[3]), ("drone-1", names[4])]
+    count, interval_s = 260, 0.23  # not a multiple of the 0.1 s tick: samples every phase
+    with ThreadPoolExecutor(len(pairs)) as pool:
+        runs = list(pool.map(lambda p: _ping_samples(*p, count, interval_s), pairs))
+    status = json.loads(cli("status", "--json").stdout)
+    cli("down")
+
+    scenario = load_scenario(FIDELITY)
+    tick_wall_s = status["tick_s"] / status["speed"]
+    origin = status["origin_unix"]
+    engine = TopologyEngine(scenario)
+    errors: list[float] = []
+    lost_reachable = unexpected_replies = 0
+    for (a, b), samples in zip(pairs, runs, strict=True):
+        for sample in samples:
+            position = (sample.sent_unix - origin) / tick_wall_s
+            if position % 1 > 0.9 or position % 1 < 0.1:
+                continue  # within 10% of a tick boundary: either tick may be in force
+            moment = scenario.time.epoch + timedelta(seconds=int(position) * status["tick_s"])
+            matrix = engine.paths(moment, [a, b])
+            if matrix.reachable[0, 1] and matrix.reachable[1, 0]:
+                expected = float(matrix.delay_ms[0, 1] + matrix.delay_ms[1, 0])
+                if sample.rtt_ms is None:
+                    lost_reachable += 1
+                else:
+                    errors.append(sample.rtt_ms - expected)
+            elif sample.rtt_ms is not None:
+                unexpected_replies += 1
+    engine.close()
+    assert len(errors) > 0.5 * count * len(pairs)
+    median, p99 = float(np.median(errors)), float(np.percentile(errors, 99))
+    print(f"fidelity over {len(errors)} pings: median {median:.3f} ms, p99 {p99:.3f} ms")
+    assert -0.5 <= median <= 0.5
+    assert p99 <= 2.0
+    assert lost_reachable == 0, "a reachable pair with loss 0 must lose nothing"
+    assert unexpected_replies == 0, "an unreachable pair must lose every packet"
+    assert_clean(clean_host)
