@@ -86,12 +86,17 @@ def qemu_command(assets: Path, job_dir: Path) -> list[str]:
         "-kernel", str(assets / "vmlinuz"),
         "-initrd", str(assets / "initramfs.cpio.gz"),
         "-append",
-        f"console=ttyS0 panic=-1 quiet vmtest_modules={(assets / 'modules').resolve()}",
+        f"console=ttyS0 panic=-1 quiet vmtest_modules={(assets / 'modules').resolve()} "
+        f"vmtest_repo={REPO}",
         # multidevs=remap: / spans several host filesystems; without it inode numbers
         # collide and the guest's overlay misbehaves.
         "-virtfs",
         "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap",
         "-virtfs", f"local,path={job_dir},mount_tag=vmjob,security_model=none",
+        # The repository once more, mounted at its own path after the guest's fresh /tmp and
+        # /run: a checkout under /tmp (as CI may make) would be hidden otherwise.
+        "-virtfs",
+        f"local,path={REPO},mount_tag=repo,security_model=none,readonly=on,multidevs=remap",
     ]  # fmt: skip
 
 
