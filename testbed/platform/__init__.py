@@ -1,0 +1,1 @@
+"""The serverless platform that runs inside the nodes: info service, scheduler, state, runtime."""
