@@ -13,6 +13,7 @@ from rich.table import Table
 
 import testbed
 from testbed.bench.network import network
+from testbed.bench.platform import platform
 from testbed.bench.topology import compare_baseline, time_engine, with_bench_load
 from testbed.errors import UserError
 from testbed.scenario.loader import load_scenario
@@ -21,6 +22,7 @@ from testbed.topology.engine import TopologyEngine
 
 bench_app = typer.Typer(no_args_is_help=True, add_completion=False)
 bench_app.command()(network)
+bench_app.command()(platform)
 
 _SHIPPED_TOPOLOGIES = Path(testbed.__file__).resolve().parent.parent / "topologies"
 

@@ -16,9 +16,10 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from testbed.bench.rows import HEADER, BenchRow
 from testbed.emulation.cli import BACKEND_CHOICES
 from testbed.emulation.session import Emulation
-from testbed.emulation.shaping.bench import BenchRow, bench_network
+from testbed.emulation.shaping.bench import bench_network
 from testbed.errors import UserError
 from testbed.scenario.loader import scenario_from_data
 from testbed.scenario.model import Scenario
@@ -111,11 +112,11 @@ def network(
     if backend not in BACKEND_CHOICES:
         raise UserError(f"--backend: must be one of {', '.join(BACKEND_CHOICES)}, got {backend!r}")
     console = Console()
-    console.print(f"{'metric':<44} {'value':>12} {'unit':<8} detail")
+    console.print(HEADER)
     run_network_bench(
         counts,
         fidelity_s,
         throughput_s,
         None if backend == "auto" else backend,
-        progress=lambda row: console.print(str(row), markup=False, highlight=False),
+        progress=lambda row: console.print(str(row), markup=False, highlight=False, soft_wrap=True),
     )

@@ -37,7 +37,7 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def _read_yaml(path: Path) -> Any:
+def read_yaml(path: Path) -> Any:
     if not path.is_file():
         raise UserError(f"{path}: file not found")
     try:
@@ -86,7 +86,7 @@ def scenario_from_data(data: Any, base_dir: Path, label: str) -> Scenario:
 def load_scenario(path: Path | str) -> Scenario:
     """The scenario in `path`, validated, with ground-station files expanded."""
     path = Path(path)
-    scenario = scenario_from_data(_read_yaml(path), path.parent, str(path))
+    scenario = scenario_from_data(read_yaml(path), path.parent, str(path))
     scenario._source = path.resolve()
     return scenario
 

@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 
 from testbed.emulation.runstate import CONTROLLER_FILE
+from testbed.orbit.timebase import parse_instant
 from testbed.scenario.loader import load_scenario
 from testbed.topology.engine import TopologyEngine
 
@@ -243,4 +244,25 @@ def test_latency_fidelity_while_delays_follow_the_orbits(clean_host: dict[str, o
     assert p99 <= 2.0
     assert lost_reachable == 0, "a reachable pair with loss 0 must lose nothing"
     assert unexpected_replies == 0, "an unreachable pair must lose every packet"
+    assert_clean(clean_host)
+
+
+def test_bounding_box_satellites_outside_the_box_are_paused(clean_host: dict[str, object]) -> None:
+    scenario_file = Path(__file__).parent / "scenarios/bbox.yaml"
+    cli("up", str(scenario_file), "--detach")
+    status = json.loads(cli("status", "--json").stdout)
+    scenario = load_scenario(scenario_file)
+    with TopologyEngine(scenario) as engine:
+        moment = parse_instant(status["sim_time"])
+        active = dict(zip(engine.node_names, engine.snapshot(moment).active, strict=True))
+    states = {node["name"]: node["state"] for node in status["nodes"]}
+    satellites = [name for name in states if name.startswith("sat-")]
+    assert {states[name] for name in satellites} == {"running", "paused"}
+    assert all((states[name] == "running") == bool(active[name]) for name in satellites)
+    paused = next(name for name in satellites if states[name] == "paused")
+    lost = cli(
+        "exec", "cloud", "--", "ping", "-c", "3", "-i", "0.2", "-W", "1", paused, check=False
+    )
+    assert lost.returncode != 0 and " 0 received" in lost.stdout
+    cli("down")
     assert_clean(clean_host)

@@ -10,11 +10,11 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 from pyroute2 import IPRoute
 
+from testbed.bench.rows import BenchRow
 from testbed.emulation.shaping import measure
 from testbed.emulation.shaping.htb import ROOT_HANDLE, class_id, rate_bytes_s
 from testbed.emulation.shaping.lab import Lab
@@ -22,17 +22,6 @@ from testbed.emulation.shaping.plan import LinkState
 from testbed.emulation.shaping.selection import select_backend
 
 FIDELITY_PAIRS = [(0, 1), (1, 2), (2, 3), (3, 0)]
-
-
-@dataclass(frozen=True)
-class BenchRow:
-    metric: str
-    value: float
-    unit: str
-    detail: str = ""
-
-    def __str__(self) -> str:
-        return f"{self.metric:<44} {self.value:>12.4g} {self.unit:<8} {self.detail}"
 
 
 def _random_state(n_nodes: int, rng: np.random.Generator) -> LinkState:

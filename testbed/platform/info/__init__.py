@@ -1,1 +1,1 @@
-"""The info service: current and predicted paths, served to the nodes over the management network."""
+"""The info service: current and predicted paths, served to nodes over the management network."""

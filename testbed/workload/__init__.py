@@ -1,0 +1,1 @@
+"""Workflows (EDGELESS JSON or the YAML DAG with SLOs) and the function programming model."""

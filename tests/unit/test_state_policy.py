@@ -1,0 +1,182 @@
+"""State propagation policies on small graphs whose answers can be checked by hand."""
+
+from __future__ import annotations
+
+import math
+import time
+import typing
+from datetime import datetime, timezone
+
+import numpy as np
+import pytest
+
+from testbed.platform.state.graph import LatencyGraph, Link
+from testbed.platform.state.policy import (
+    STATE_POLICIES,
+    Placement,
+    Reason,
+    StateRequest,
+    make_state_policy,
+)
+from testbed.scenario.model import PlatformSpec
+from testbed.topology.paths import PathMatrix
+
+# a - b - c - d, 10 ms and 100 Mbit/s per link: a 1,000-byte state takes 0.08 ms to send,
+# so moving it to b, c, d takes 20.08, 40.08 and 60.08 ms.
+LINE = LatencyGraph.from_links(
+    [Link("a", "b", 10, 100), Link("b", "c", 10, 100), Link("c", "d", 10, 100)]
+)
+
+
+def databelt(
+    graph: LatencyGraph, size_bytes: int, max_latency_ms: float, dest: str = "d"
+) -> Placement:
+    request = StateRequest("a", dest, size_bytes, max_latency_ms)
+    return make_state_policy("databelt").place(graph, request)
+
+
+def test_picks_the_only_node_that_fits() -> None:
+    placement = databelt(LINE, 1000, 25)
+    assert placement.node == "b"
+    assert placement.reason is Reason.FITS_SLO
+    assert placement.migration_ms == pytest.approx(20.08)
+    assert placement.path == ("a", "b", "c", "d")
+
+
+def test_keeps_the_state_local_when_none_fits() -> None:
+    placement = databelt(LINE, 1000, 15)
+    assert (placement.node, placement.reason, placement.migration_ms) == ("a", Reason.NONE_FITS, 0)
+
+
+def test_picks_the_destination_when_all_fit() -> None:
+    placement = databelt(LINE, 1000, 100)
+    assert placement.node == "d"
+    assert placement.migration_ms == pytest.approx(60.08)
+
+
+def test_a_bigger_state_moves_less_far() -> None:
+    assert databelt(LINE, 1000, 45).node == "c"
+    # 200 kB take 16 ms at 100 Mbit/s: b costs 36 ms, c 56 ms.
+    assert databelt(LINE, 200_000, 45).node == "b"
+
+
+def test_bandwidth_is_the_mean_over_the_links_in_megabits() -> None:
+    graph = LatencyGraph.from_links([Link("a", "b", 10, 100), Link("b", "c", 10, 300)])
+    # 1 MB = 8,000,000 bit over a mean 200 Mbit/s = 40 ms, plus 2 x 20 ms.
+    placement = databelt(graph, 1_000_000, 80, dest="c")
+    assert (placement.node, placement.migration_ms) == ("c", pytest.approx(80.0))
+    # b alone needs 20 + 80 ms over its 100 Mbit/s link, so nothing fits below 80 ms.
+    assert databelt(graph, 1_000_000, 79.9, dest="c").node == "a"
+
+
+def test_follows_the_lowest_latency_path() -> None:
+    graph = LatencyGraph.from_links(
+        [Link("a", "b", 10, 100), Link("b", "d", 10, 100), Link("a", "c", 5, 100),
+         Link("c", "d", 5, 100)]
+    )  # fmt: skip
+    assert databelt(graph, 0, 100).path == ("a", "c", "d")
+    assert databelt(graph, 0, 15).node == "c"
+
+
+def test_unreachable_destination_keeps_the_state_local() -> None:
+    graph = LatencyGraph.from_links([Link("a", "b", 1, 100), Link("d", "e", 1, 100)])
+    placement = databelt(graph, 10, 1000)
+    assert (placement.node, placement.reason) == ("a", Reason.UNREACHABLE)
+
+
+def test_a_state_already_at_the_destination_stays() -> None:
+    placement = databelt(LINE, 10, 1000, dest="a")
+    assert (placement.node, placement.reason) == ("a", Reason.AT_DESTINATION)
+
+
+@pytest.mark.parametrize("name", sorted(STATE_POLICIES))
+def test_every_policy_keeps_a_state_that_is_already_at_its_destination(name: str) -> None:
+    placement = make_state_policy(name).place(LINE, StateRequest("b", "b", 1000, 10))
+    assert (placement.node, placement.migration_ms, placement.path) == ("b", 0, ("b",))
+
+
+def test_zero_latency_links_are_links() -> None:
+    graph = LatencyGraph.from_links([Link("a", "b", 0, 100), Link("b", "c", 0, 100)])
+    assert databelt(graph, 0, 1, dest="c").node == "c"
+
+
+def test_stateless_always_picks_the_destination() -> None:
+    policy = make_state_policy("stateless")
+    placement = policy.place(LINE, StateRequest("a", "d", 1000, 1))
+    assert (placement.node, placement.reason) == ("d", Reason.STATELESS)
+    assert placement.migration_ms == pytest.approx(60.08)
+    cut = LatencyGraph.from_links([Link("a", "b", 1, 100), Link("d", "e", 1, 100)])
+    assert policy.place(cut, StateRequest("a", "d", 1, 1)).migration_ms == math.inf
+
+
+def test_local_never_moves() -> None:
+    placement = make_state_policy("local").place(LINE, StateRequest("a", "d", 1000, 1000))
+    assert (placement.node, placement.reason, placement.migration_ms) == ("a", Reason.LOCAL, 0)
+
+
+def test_random_draws_path_nodes_and_repeats_with_its_seed() -> None:
+    request = StateRequest("a", "d", 1000, 1)
+
+    def draws(seed: int) -> list[str]:
+        policy = make_state_policy("random", seed=seed)
+        return [policy.place(LINE, request).node for _ in range(60)]
+
+    assert draws(7) == draws(7)
+    assert draws(7) != draws(8)
+    assert set(draws(7)) == {"a", "b", "c", "d"}
+
+
+def test_registry_matches_the_scenario_schema_and_rejects_unknown_names() -> None:
+    assert set(STATE_POLICIES) == set(
+        typing.get_args(PlatformSpec.model_fields["state"].annotation)
+    )
+    with pytest.raises(ValueError, match="databelt, stateless, random, local"):
+        make_state_policy("nearest")
+
+
+def test_duplicate_links_are_rejected() -> None:
+    with pytest.raises(ValueError, match="more than one link"):
+        LatencyGraph.from_links([Link("a", "b", 1, 10), Link("b", "a", 2, 10)])
+
+
+def test_a_path_matrix_keeps_relaying_nodes_on_the_path() -> None:
+    # x - y - z in a line (x-z goes through y); w unreachable.
+    nan = np.nan
+    delay = np.array([[0, 10, 20, nan], [10, 0, 10, nan], [20, 10, 0, nan], [nan] * 3 + [0]])
+    reachable = np.isfinite(delay)
+    paths = PathMatrix(
+        time=datetime(2025, 1, 1, tzinfo=timezone.utc),
+        names=("x", "y", "z", "w"),
+        delay_ms=delay,
+        hops=np.where(reachable, 1, -1),
+        bandwidth_mbps=np.where(reachable, 50.0, nan),
+        loss=np.where(reachable, 0.0, nan),
+        reachable=reachable,
+    )
+    graph = LatencyGraph.from_path_matrix(paths)
+    assert graph.latency_ms.nnz == 4  # x-y and y-z, both ways
+    policy = make_state_policy("databelt")
+    placement = policy.place(graph, StateRequest("x", "z", 0, 25))
+    assert (placement.path, placement.node) == (("x", "y", "z"), "y")
+    assert policy.place(graph, StateRequest("x", "w", 0, 1000)).reason is Reason.UNREACHABLE
+
+
+def test_a_decision_on_1000_nodes_takes_under_2_ms() -> None:
+    side = 32
+    grid = np.arange(side * side).reshape(side, side)
+    a = np.concatenate([grid.ravel(), grid.ravel()])
+    b = np.concatenate([np.roll(grid, 1, 0).ravel(), np.roll(grid, 1, 1).ravel()])
+    rng = np.random.default_rng(1)
+    graph = LatencyGraph.from_arrays(
+        [f"n{i}" for i in range(side * side)], a, b, rng.uniform(2, 15, a.size),
+        np.full(a.size, 100.0),
+    )  # fmt: skip
+    policy = make_state_policy("databelt")
+    seconds = []
+    for _ in range(50):
+        ends = rng.integers(side * side, size=2)
+        request = StateRequest(f"n{ends[0]}", f"n{ends[1]}", 1_000_000, 100)
+        started = time.perf_counter()
+        policy.place(graph, request)
+        seconds.append(time.perf_counter() - started)
+    assert np.median(seconds) < 0.002

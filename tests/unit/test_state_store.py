@@ -1,0 +1,181 @@
+"""The state middleware against two real Redis servers on loopback, one per node."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+import redis
+
+from testbed.platform.state.clients import NodeClients
+from testbed.platform.state.graph import LatencyGraph, Link
+from testbed.platform.state.policy import make_state_policy
+from testbed.platform.state.store import AccessRecord, StateStore
+
+T = TypeVar("T")
+REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+# n1 - n2: 5 ms, 100 Mbit/s.
+GRAPH = LatencyGraph.from_links([Link("n1", "n2", 5, 100)])
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def redis_servers(tmp_path: Path) -> Iterator[dict[str, tuple[str, int]]]:
+    """Two throwaway Redis servers, n1 and n2, stopped after the test."""
+    processes: list[subprocess.Popen[bytes]] = []
+    addresses: dict[str, tuple[str, int]] = {}
+    try:
+        for node in ("n1", "n2"):
+            port = _free_port()
+            (tmp_path / node).mkdir()
+            processes.append(
+                subprocess.Popen(
+                    [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1",
+                     "--dir", str(tmp_path / node), "--save", "", "--appendonly", "no"],
+                    stdout=subprocess.DEVNULL,
+                )
+            )  # fmt: skip
+            _wait_ready(port)
+            addresses[node] = ("127.0.0.1", port)
+        yield addresses
+    finally:
+        for process in processes:
+            process.terminate()
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+
+
+def _wait_ready(port: int) -> None:
+    client = redis.Redis(host="127.0.0.1", port=port)
+    try:
+        for _ in range(100):
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        raise RuntimeError(f"redis-server on port {port} did not start")
+    finally:
+        client.close()
+
+
+def run(
+    addresses: dict[str, tuple[str, int]],
+    local: str,
+    policy: str,
+    body: Callable[[StateStore], Awaitable[T]],
+) -> T:
+    """Run `body` with a store on `local` in a fresh event loop, closing its clients."""
+
+    async def main() -> T:
+        clients = NodeClients(addresses)
+        try:
+            return await body(StateStore(local, clients, make_state_policy(policy), GRAPH))
+        finally:
+            await clients.aclose()
+
+    return asyncio.run(main())
+
+
+def sync_client(address: tuple[str, int]) -> redis.Redis:
+    return redis.Redis(host=address[0], port=address[1])
+
+
+def command_calls(stats: dict[str, dict[str, int]]) -> dict[str, int]:
+    """Calls per command in INFO commandstats, less the test's own CONFIG RESETSTAT."""
+    calls = {name.removeprefix("cmdstat_"): stat["calls"] for name, stat in stats.items()}
+    return {name: n for name, n in calls.items() if not name.startswith("config")}
+
+
+def test_put_goes_to_the_chosen_node_and_get_reads_locally_first(redis_servers) -> None:
+    async def put(store: StateStore):
+        placement = await store.put("w1", "detect", b"x" * 1000, "n2", 100)
+        return placement, store.records
+
+    placement, records = run(redis_servers, "n1", "databelt", put)
+    assert placement.node == "n2"
+    assert sync_client(redis_servers["n2"]).get("w1:n2:detect") == b"x" * 1000
+    assert sync_client(redis_servers["n1"]).exists("w1:n2:detect", "w1:n1:detect") == 0
+    assert [(r.key, r.node, r.locality, r.operation, r.size_bytes, r.hit) for r in records] == [
+        ("w1:n2:detect", "n2", "remote", "put", 1000, None)
+    ]
+
+    async def get_from(store: StateStore):
+        return await store.get("w1", "detect", "n2"), store.records
+
+    data, records = run(redis_servers, "n1", "databelt", get_from)
+    assert data == b"x" * 1000
+    assert [(r.key, r.node, r.locality, r.size_bytes, r.hit) for r in records] == [
+        ("w1:n1:detect", "n1", "local", 0, False),
+        ("w1:n2:detect", "n2", "remote", 1000, True),
+    ]
+    data, records = run(redis_servers, "n2", "databelt", get_from)
+    assert data == b"x" * 1000
+    assert [(r.locality, r.hit) for r in records] == [("local", True)]
+    assert all(isinstance(r, AccessRecord) and r.seconds > 0 for r in records)
+
+
+def test_a_state_nobody_holds_is_two_misses(redis_servers) -> None:
+    async def get(store: StateStore):
+        return await store.get("w1", "missing", "n2"), store.records
+
+    data, records = run(redis_servers, "n1", "local", get)
+    assert data is None
+    assert [(r.node, r.hit) for r in records] == [("n1", False), ("n2", False)]
+
+
+def test_fusion_writes_one_hash_and_reads_it_with_one_hgetall(redis_servers) -> None:
+    states = {"ingest": b"a" * 10, "detect": b"b" * 20, "alarm": b"c" * 30}
+    server = sync_client(redis_servers["n2"])
+
+    async def put_then_get(store: StateStore):
+        await store.clients["n2"].ping()  # connection set-up is not part of the count
+        server.config_resetstat()
+        placement = await store.put_fused("w7", states, "n2", 1000)
+        written = server.info("commandstats")
+        server.config_resetstat()
+        fetched = await store.get_fused("w7", placement.node)
+        return placement, written, server.info("commandstats"), fetched, store.records
+
+    placement, written, read, fetched, records = run(redis_servers, "n2", "local", put_then_get)
+    assert placement.node == "n2"
+    assert server.hgetall("w7:n2") == {k.encode(): v for k, v in states.items()}
+    assert command_calls(written) == {"hset": 1}
+    assert command_calls(read) == {"hgetall": 1}
+    assert fetched == states
+    assert [(r.key, r.operation, r.size_bytes, r.hit) for r in records] == [
+        ("w7:n2", "put", 60, None),
+        ("w7:n2", "get", 60, True),
+    ]
+
+
+def test_fused_states_are_fetched_remotely_after_a_local_miss(redis_servers) -> None:
+    async def put(store: StateStore):
+        return await store.put_fused("w8", {"a": b"1", "b": b"22"}, "n2", 1000)
+
+    assert run(redis_servers, "n1", "stateless", put).node == "n2"
+
+    async def get(store: StateStore):
+        return await store.get_fused("w8", "n2"), store.records
+
+    fetched, records = run(redis_servers, "n1", "databelt", get)
+    assert fetched == {"a": b"1", "b": b"22"}
+    assert [(r.locality, r.size_bytes, r.hit) for r in records] == [
+        ("local", 0, False),
+        ("remote", 3, True),
+    ]
