@@ -1,0 +1,329 @@
+"""Node agents as real processes on loopback, each with the redis-server it supervises.
+
+Every process a test starts (agents, and through them redis-servers) is stopped after it,
+even when it fails: agents get SIGTERM (which stops their Redis), then SIGKILL, and a Redis
+an agent left behind is killed by the pid its /health reported.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import pytest
+import redis
+
+from testbed.platform.agent import codec
+from testbed.workload.modules import load_function_module
+
+T = TypeVar("T")
+REPO = Path(__file__).resolve().parents[2]
+VECTOR_MUL = REPO / "functions" / "vector_mul" / "vector_mul.py"
+POLL_S = 0.05
+READY_TIMEOUT_S = 10.0
+STOP_TIMEOUT_S = 10.0
+
+# Counts calls in memory and syncs the count; "crash" raises.
+COUNTER = """
+count = 0
+
+
+def handle_init(ctx, payload, saved_state):
+    global count
+    count = saved_state or 0
+
+
+def handle_call(ctx, src, msg):
+    global count
+    if msg == "crash":
+        raise ValueError("asked to crash")
+    count += 1
+    ctx.sync(count)
+    return count
+"""
+
+# ("put", key, value) / ("get", key) on ctx.state; ("mode",) answers ctx.mode.
+KEY_VALUE = """
+def handle_call(ctx, src, msg):
+    if msg[0] == "put":
+        return ctx.state.put(msg[1], msg[2])
+    if msg[0] == "get":
+        return ctx.state.get(msg[1])
+    return ctx.mode
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _poll(probe: Callable[[], T | None], timeout_s: float, what: str) -> T:
+    """The first non-None answer of `probe` within `timeout_s`."""
+    for _ in range(int(timeout_s / POLL_S)):
+        answer = probe()
+        if answer is not None:
+            return answer
+        time.sleep(POLL_S)
+    raise AssertionError(f"no {what} within {timeout_s} s")
+
+
+def _http(method: str, url: str, body: Any = None) -> tuple[int, Any]:
+    """(status, body); JSON bodies are decoded, others returned as text."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method)
+    request.add_header("Content-Type", "application/json")
+    try:
+        reply = urllib.request.urlopen(request, timeout=30)
+    except urllib.error.HTTPError as error:
+        reply = error
+    with reply:
+        status, text, kind = (
+            reply.getcode(),
+            reply.read().decode(),
+            reply.headers.get_content_type(),
+        )
+    return status, json.loads(text) if kind == "application/json" else text
+
+
+@dataclass
+class Agent:
+    """One agent process and what a test needs to reach it."""
+
+    node: str
+    port: int
+    redis_port: int
+    process: subprocess.Popen[bytes]
+    redis_pids: set[int] = field(default_factory=set)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def instance_url(self, instance: str) -> str:
+        return f"{self.url}/instances/{instance}"
+
+    def health(self) -> dict[str, Any]:
+        status, body = _http("GET", f"{self.url}/health")
+        assert status == 200, body
+        if body["redis"]["pid"] is not None:
+            self.redis_pids.add(body["redis"]["pid"])
+        return body
+
+    def deploy(self, instance: str, code: str, **spec: Any) -> dict[str, Any]:
+        body = {"instance": instance, "workflow": "wf", "function": code, "code": code, **spec}
+        status, answer = _http("POST", f"{self.url}/instances", body)
+        assert status == 201, answer
+        return answer
+
+    def call(self, instance: str, msg: Any) -> tuple[int, dict[str, Any]]:
+        body = {"src": "test", "msg": codec.encode(msg)}
+        return _http("POST", f"{self.instance_url(instance)}/call", body)
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL; then any Redis it was seen with that still runs."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=STOP_TIMEOUT_S)
+        for pid in self.redis_pids:
+            cmdline = Path(f"/proc/{pid}/cmdline")
+            if cmdline.exists() and b"redis-server" in cmdline.read_bytes():
+                os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def functions_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("functions")
+    shutil.copy(VECTOR_MUL, folder / "vector_mul.py")
+    (folder / "counter.py").write_text(COUNTER)
+    (folder / "key_value.py").write_text(KEY_VALUE)
+    (folder / "broken.py").write_text("1 / 0\n")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def start_agent(
+    functions_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[[str], Agent]]:
+    """Starts agents (ready when /health answers); stops them all at the end of the module."""
+    agents: list[Agent] = []
+    logs = tmp_path_factory.mktemp("logs")
+
+    def start(node: str) -> Agent:
+        port, redis_port = _free_port(), _free_port()
+        command = [
+            sys.executable, "-m", "testbed.platform.agent", "--node", node,
+            "--host", "127.0.0.1", "--port", str(port), "--redis-port", str(redis_port),
+            "--functions-dir", str(functions_dir), "--runtime", "cpu",
+        ]  # fmt: skip
+        with (logs / f"{node}.log").open("wb") as log:
+            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+        agent = Agent(node, port, redis_port, process)
+        agents.append(agent)
+
+        def ready() -> bool | None:
+            assert process.poll() is None, (logs / f"{node}.log").read_text()
+            try:
+                return agent.health()["redis"]["up"] or None
+            except OSError:
+                return None
+
+        _poll(ready, READY_TIMEOUT_S, f"agent {node}")
+        return agent
+
+    try:
+        yield start
+    finally:
+        for agent in agents:
+            agent.stop()
+
+
+@pytest.fixture(scope="module")
+def pair(start_agent: Callable[[str], Agent]) -> tuple[Agent, Agent]:
+    """Agents n1 and n2; n1 knows n2's Redis and a 1 ms, 100 Mbit/s link to it."""
+    n1, n2 = start_agent("n1"), start_agent("n2")
+    topology = {
+        "redis": {"n2": ["127.0.0.1", n2.redis_port]},
+        "links": [{"a": "n1", "b": "n2", "latency_ms": 1, "bandwidth_mbps": 100}],
+    }
+    status, body = _http("PUT", f"{n1.url}/topology", topology)
+    assert (status, body) == (200, {"nodes": ["n1", "n2"]})
+    return n1, n2
+
+
+def test_vector_mul_chain_runs_across_two_agents(pair: tuple[Agent, Agent]) -> None:
+    n1, n2 = pair
+    size = 50
+    worker = {"seed": "42", "is_client": "false", "input_size": str(size)}
+    n1.deploy("f1", "vector_mul.py", init_payload=worker, outputs={"out": n2.instance_url("f2")})
+    n2.deploy("f2", "vector_mul.py", init_payload=worker, outputs={"out": n1.instance_url("vc")})
+    # One round only: the next tick is due long after the test.
+    client = {**worker, "is_client": "true", "inter_arrival": "600000"}
+    n1.deploy("vc", "vector_mul.py", init_payload=client, outputs={"out": n1.instance_url("f1")})
+
+    local_redis = redis.Redis(port=n1.redis_port)
+    try:
+        data = _poll(lambda: local_redis.get("wf:n1:vc/result"), 10.0, "chain result")
+    finally:
+        local_redis.close()
+    result = pickle.loads(data)
+    module = load_function_module(VECTOR_MUL, "expected")
+    weights = np.random.default_rng(42).random(size)
+    assert result["round"] == 0
+    np.testing.assert_allclose(result["x"], module.input_vector(42, 0, size) * weights**2)
+
+    _, body = _http("GET", f"{n2.url}/records")
+    (cast,) = [r for r in body["records"] if (r["instance"], r["handler"]) == ("f2", "handle_cast")]
+    assert cast["node"] == "n2" and cast["error"] is None
+    assert (cast["mode"], cast["reason"]) == ("cpu", "runtime forced cpu")
+
+
+def test_state_put_and_get_between_agents_are_remote(pair: tuple[Agent, Agent]) -> None:
+    n1, _ = pair
+    towards_n2 = {"chain": "c", "destination": "n2", "max_latency_ms": 1000}
+    n1.deploy("kv", "key_value.py", state=towards_n2)
+
+    status, put = n1.call("kv", ("put", "k", {"v": [1, 2]}))
+    assert status == 200, put
+    (access,) = put["record"]["state_accesses"]
+    assert (access["key"], access["node"], access["locality"], access["operation"]) == (
+        "c:n2:k",
+        "n2",
+        "remote",
+        "put",
+    )
+
+    status, got = n1.call("kv", ("get", "k"))
+    assert status == 200, got
+    assert codec.decode(got["reply"]) == {"v": [1, 2]}
+    accesses = [(a["node"], a["locality"], a["hit"]) for a in got["record"]["state_accesses"]]
+    assert accesses == [("n1", "local", False), ("n2", "remote", True)]
+
+    _, mode = n1.call("kv", ("mode",))
+    assert codec.decode(mode["reply"]) == "cpu"
+
+
+def test_crash_fails_the_invocation_and_restarts_with_synced_state(
+    pair: tuple[Agent, Agent],
+) -> None:
+    n1, _ = pair
+    n1.deploy("counter", "counter.py")
+    assert [codec.decode(n1.call("counter", "add")[1]["reply"]) for _ in range(2)] == [1, 2]
+
+    status, body = n1.call("counter", "crash")
+    assert status == 500
+    assert body["error"] == "ValueError: asked to crash"
+    assert body["record"]["error"] == "ValueError: asked to crash"
+    assert n1.health()["instances"]["counter"]["restarts"] == 1
+
+    status, body = n1.call("counter", "add")
+    assert status == 200 and codec.decode(body["reply"]) == 3
+
+    _, metrics = _http("GET", f"{n1.url}/metrics")
+    for line in (
+        'agent_invocations_total{handler="handle_call",instance="counter",outcome="error"} 1.0',
+        'agent_invocations_total{handler="handle_call",instance="counter",outcome="ok"} 3.0',
+        'agent_instance_restarts_total{instance="counter"} 1.0',
+        'agent_invocation_seconds_count{handler="handle_call",instance="counter"} 4.0',
+        "agent_redis_up 1.0",
+    ):
+        assert line in metrics.splitlines()
+
+
+def test_undeploy_runs_handle_stop_and_forgets_the_instance(pair: tuple[Agent, Agent]) -> None:
+    n1, _ = pair
+    n1.deploy("gone", "counter.py")
+    status, body = _http("DELETE", n1.instance_url("gone"))
+    assert status == 200 and body["record"]["handler"] == "handle_stop"
+    assert "gone" not in n1.health()["instances"]
+    assert n1.call("gone", "add")[0] == 404
+
+
+def test_bad_requests_are_refused_with_the_reason(pair: tuple[Agent, Agent]) -> None:
+    n1, _ = pair
+    body = {"instance": "x", "workflow": "wf", "function": "f", "code": "../counter.py"}
+    status, answer = _http("POST", f"{n1.url}/instances", body)
+    assert status == 400 and "no such file" in answer["error"]
+    status, answer = _http("POST", f"{n1.url}/instances", {**body, "code": "counter.py", "x": 1})
+    assert status == 400 and "x" in answer["error"]
+    status, answer = _http("POST", f"{n1.url}/instances", {**body, "code": "broken.py"})
+    assert status == 400 and "does not load: ZeroDivisionError" in answer["error"]
+    n1.deploy("strict", "counter.py")
+    status, answer = _http("POST", f"{n1.instance_url('strict')}/call", {"src": "t", "msg": "!"})
+    assert status == 400 and "base64 pickle" in answer["error"]
+
+
+def test_agent_restarts_its_redis_when_it_dies(start_agent: Callable[[str], Agent]) -> None:
+    agent = start_agent("n3")
+    before = agent.health()["redis"]
+    assert before["up"] and before["restarts"] == 0
+    os.kill(before["pid"], signal.SIGKILL)
+
+    def restarted() -> dict[str, Any] | None:
+        redis_status = agent.health()["redis"]
+        return redis_status if redis_status["restarts"] == 1 and redis_status["up"] else None
+
+    after = _poll(restarted, 10.0, "Redis restart")
+    assert after["pid"] != before["pid"]
+    _, metrics = _http("GET", f"{agent.url}/metrics")
+    assert "agent_redis_restarts 1.0" in metrics.splitlines()
+    assert "agent_redis_up 1.0" in metrics.splitlines()
