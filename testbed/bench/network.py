@@ -58,6 +58,7 @@ def bench_bringup(n_nodes: int, backend: str | None) -> list[BenchRow]:
     emulation = Emulation(
         bringup_scenario(n_nodes),
         backend,
+        agents=False,
         progress=lambda step: marks.append((step, time.perf_counter())),
     )
     started = time.perf_counter()

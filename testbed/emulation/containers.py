@@ -37,9 +37,9 @@ class ContainerSpec:
     cpus: float
     memory_bytes: int
     emulated_address: str
+    command: tuple[str, ...]
     gpu: bool = False
     labels: dict[str, str] = field(default_factory=dict)
-    command: tuple[str, ...] = ("sleep", "infinity")
 
 
 def docker_client() -> docker.DockerClient:

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import docker
+import httpx
 import numpy as np
 from docker.models.containers import Container
 from pyroute2 import IPRoute
@@ -28,9 +29,10 @@ from testbed.emulation.shaping.backend import ShapingBackend
 from testbed.emulation.shaping.plan import LinkState, applied_state, changed_pairs
 from testbed.emulation.shaping.selection import select_backend
 from testbed.emulation.teardown import remove_leftovers
-from testbed.errors import UserError
+from testbed.errors import SetupError, UserError
 from testbed.image import build_node_image
 from testbed.orbit.timebase import format_instant
+from testbed.platform.deployment import AGENT_PORT, FUNCTIONS_DIR_IN_NODE
 from testbed.platform.info.server import INFO_PORT, InfoServer
 from testbed.scenario.model import GpuNeed, Scenario
 from testbed.topology.engine import TopologyEngine
@@ -38,7 +40,9 @@ from testbed.topology.nodes import EmulatedNode
 from testbed.topology.paths import PathMatrix
 
 CONTAINER_PREFIX = "leotrek-"
+REDIS_PORT = 6379
 _START_WORKERS = 4
+_AGENT_READY_TIMEOUT_S = 90.0
 
 
 @dataclass
@@ -121,6 +125,9 @@ class Interrupted(Exception):
 class Emulation:
     """Bring up with `start()`, keep in step with `run()`, remove with `close()`.
 
+    Every node's main process is its platform agent (with its Redis); `agents=False` starts
+    bare nodes, for measuring the network alone.
+
     Setting `stop` (from a signal handler, say) ends `run()` at once and `start()` at the
     next step boundary, never inside a netlink or Docker call, so `close()` always works.
     """
@@ -130,8 +137,10 @@ class Emulation:
         scenario: Scenario,
         backend: str | None = None,
         progress: Callable[[str], None] = lambda _: None,
+        agents: bool = True,
     ) -> None:
         self.scenario = scenario
+        self.agents = agents
         self.backend_name = backend
         self.progress = progress
         self.run_id = f"{scenario.name}-{int(time.time())}"
@@ -204,7 +213,53 @@ class Emulation:
         self.backend.setup(self.fabric, len(self.nodes))
         self.apply_tick(0, self.engine.tick_times()[0])
         self.info = InfoServer(self, containers.MANAGEMENT_GATEWAY).start()
+        if self.agents:
+            self._step("waiting for the node agents")
+            self._wait_for_agents()
         self._write_controller_record()
+
+    @property
+    def agent_urls(self) -> dict[str, str]:
+        """Each node's agent over the management network (the controller's side)."""
+        return {
+            handle.node.name: f"http://{handle.management_address}:{AGENT_PORT}"
+            for handle in self.nodes
+        }
+
+    def _wait_for_agents(self) -> None:
+        deadline = time.monotonic() + _AGENT_READY_TIMEOUT_S
+        pending = dict(self.agent_urls)
+        with httpx.Client(timeout=2.0) as client:
+            while pending and time.monotonic() < deadline and not self.stop.is_set():
+                for name, url in list(pending.items()):
+                    try:
+                        if client.get(f"{url}/health").status_code == 200:
+                            del pending[name]
+                    except httpx.HTTPError:
+                        continue
+                time.sleep(0.2)
+        if pending:
+            raise SetupError(
+                "node agents",
+                f"not answering after {_AGENT_READY_TIMEOUT_S:.0f} s: "
+                f"{', '.join(sorted(pending))} (see `docker logs {CONTAINER_PREFIX}<node>`)",
+            )
+
+    def _agent_command(self, node: EmulatedNode) -> tuple[str, ...]:
+        """The node's main process: its agent, with every other node's Redis by name."""
+        platform = self.scenario.platform
+        peers = [
+            arg
+            for other in self.engine.nodes
+            if other.name != node.name
+            for arg in ("--peer", f"{other.name}={other.name}:{REDIS_PORT}")
+        ]
+        return (
+            "python3", "-m", "testbed.platform.agent", "--node", node.name,
+            "--port", str(AGENT_PORT), "--redis-port", str(REDIS_PORT),
+            "--functions-dir", FUNCTIONS_DIR_IN_NODE,
+            "--state-policy", platform.state, "--runtime", platform.runtime, *peers,
+        )  # fmt: skip
 
     def _start_containers(self, image: str) -> list[NodeHandle]:
         assert self.client is not None
@@ -223,6 +278,7 @@ class Emulation:
                 emulated_address=hosts[node.name],
                 gpu=gpu_host and node.spec.gpu is not GpuNeed.none,
                 labels={f"{containers.LABEL}.kind": node.kind.value, **node.spec.labels},
+                command=self._agent_command(node) if self.agents else ("sleep", "infinity"),
             )
             container = containers.start_container(client, spec, hosts, self.run_id)
             return NodeHandle(

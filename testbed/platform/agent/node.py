@@ -112,12 +112,15 @@ class Agent:
             await asyncio.to_thread(instance.load)
         except Exception as error:  # the module's top level is arbitrary code
             raise DeployError(f"{spec.code} does not load: {_describe(error)}") from error
+        # Registered before handle_init: a timer or message it triggers at once (a client's
+        # first tick, say) must find the instance; the lock holds them until init is done.
+        self.instances[spec.instance] = instance
         async with instance.lock:
             _, record = await self._run(instance, "handle_init", dict(spec.init_payload), None)
         if record.error is not None:
             instance.cancel_timers()
+            del self.instances[spec.instance]
             raise InvocationError(record)
-        self.instances[spec.instance] = instance
         return instance, record
 
     async def remove(self, instance_id: str) -> InvocationRecord:

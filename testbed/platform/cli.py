@@ -1,0 +1,70 @@
+"""`testbed deploy`: place a workflow on the running testbed and start its functions."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from testbed.emulation import runstate
+from testbed.errors import UserError
+from testbed.orbit.timebase import parse_instant
+from testbed.platform.deployment import (
+    AGENT_PORT,
+    deploy,
+    place_workflow,
+    scheduler_nodes,
+)
+from testbed.platform.scheduler import SCHEDULER_NAMES
+from testbed.scenario.loader import load_scenario
+from testbed.topology.engine import TopologyEngine
+from testbed.workload.loader import load_workflow
+
+FUNCTIONS_ROOT = Path(__file__).resolve().parents[2] / "functions"
+_PREDICTION_HORIZON_S = 10.0
+
+
+def deploy_command(
+    workflow: Annotated[Path, typer.Argument(help="Workflow file (EDGELESS JSON or YAML DAG).")],
+    scheduler: Annotated[
+        str | None, typer.Option(help="Scheduler (default: the scenario's platform.scheduler).")
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option(help="Instance name prefix (default: the workflow's name).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Place a workflow's functions with the scheduler (current and predicted paths) and
+    deploy them to the node agents of the running testbed; the functions then talk to each
+    other over the emulated network."""
+    record = runstate.live_controller()
+    status = runstate.read_json(runstate.STATUS_FILE)
+    if record is None or status is None or not status.get("sim_time"):
+        raise UserError("no testbed is up: start one with `testbed up SCENARIO --detach`")
+    if scheduler is not None and scheduler not in SCHEDULER_NAMES:
+        raise UserError(
+            f"--scheduler: must be one of {', '.join(SCHEDULER_NAMES)}, got {scheduler!r}"
+        )
+    loaded = load_workflow(workflow)
+    scenario = load_scenario(record["scenario"])
+    urls = {n["name"]: f"http://{n['management_address']}:{AGENT_PORT}" for n in status["nodes"]}
+    with TopologyEngine(scenario) as engine:
+        now = engine.paths(parse_instant(status["sim_time"]))
+        later = engine.paths(now.time + timedelta(seconds=_PREDICTION_HORIZON_S))
+        placements = place_workflow(
+            loaded, scheduler_nodes(engine, now), now, [later],
+            scheduler or scenario.platform.scheduler, instance_prefix=name,
+        )  # fmt: skip
+    deploy(loaded, placements, urls, FUNCTIONS_ROOT)
+    if as_json:
+        typer.echo(json.dumps([placed.__dict__ for placed in placements], indent=1))
+        return
+    table = Table("function", "node", "instance", "why")
+    for placed in placements:
+        table.add_row(placed.function, placed.node, placed.instance, placed.reason)
+    Console().print(table)

@@ -1,0 +1,176 @@
+"""Place a workflow's functions with the scenario's scheduler, then deploy them to the agents.
+
+Placement is pure (scheduler over the emulated nodes and the current and predicted path
+matrices); deployment posts one instance per function to the agent of its node, with its
+outputs pointing at the successors' agents by their emulated names, so that everything the
+functions send each other crosses the shaped network.
+"""
+
+from __future__ import annotations
+
+import graphlib
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from testbed.errors import UserError
+from testbed.platform.scheduler import (
+    Cluster,
+    Inbound,
+    MatrixLatencyView,
+    NoPlacement,
+    Request,
+    Task,
+    ThermalState,
+    make_scheduler,
+)
+from testbed.platform.scheduler import Node as SchedulerNode
+from testbed.scenario.model import NodeKind
+from testbed.topology.engine import TopologyEngine
+from testbed.topology.paths import PathMatrix
+from testbed.workload.model import FunctionInstance, Workflow
+
+AGENT_PORT = 8080
+FUNCTIONS_DIR_IN_NODE = "/opt/testbed/functions"
+_DEFAULT_EXEC_S = 1.0
+_SATELLITE_START_C = 40.0
+
+
+@dataclass(frozen=True)
+class PlacedFunction:
+    function: str
+    node: str
+    instance: str
+    reason: str
+
+
+def scheduler_nodes(engine: TopologyEngine, matrix: PathMatrix) -> list[SchedulerNode]:
+    """The emulated nodes as the scheduler sees them, positioned at the matrix's instant."""
+    positions = engine.positions(matrix.time).ecef_km
+    stations = engine.sites.ecef_km
+    nodes = []
+    for node in engine.nodes:
+        satellite = node.kind is NodeKind.satellite
+        where = positions[node.vertex] if satellite else stations[node.vertex - len(positions)]
+        nodes.append(
+            SchedulerNode(
+                name=node.name,
+                kind=node.kind.value,
+                arch=node.spec.arch or "x86_64",
+                milli_cpu=node.spec.cpus * 1000,
+                memory_mb=node.spec.memory_bytes / 2**20,
+                position_ecef_km=tuple(float(x) for x in where),
+                thermal=ThermalState(_SATELLITE_START_C) if satellite else None,
+            )
+        )
+    return nodes
+
+
+def _task(function: FunctionInstance) -> Task:
+    resources = function.resources
+    exec_s = {
+        arch.value: resources.expected_exec_ms.get(arch, _DEFAULT_EXEC_S * 1e3) / 1e3
+        for arch in resources.archs
+    }
+    return Task(function.name, "node", resources.milli_cpu, resources.memory_mb, exec_s)
+
+
+def function_order(workflow: Workflow) -> list[str]:
+    """Functions with their predecessors first (return edges do not order anything)."""
+    names = {function.name for function in workflow.functions}
+    sorter = graphlib.TopologicalSorter({name: set() for name in names})
+    for edge in workflow.edges:
+        if not edge.returns and edge.source in names and edge.target in names:
+            sorter.add(edge.target, edge.source)
+    return list(sorter.static_order())
+
+
+def place_workflow(
+    workflow: Workflow,
+    nodes: Sequence[SchedulerNode],
+    now: PathMatrix,
+    later: Sequence[PathMatrix],
+    scheduler: str,
+    seed: int = 0,
+    instance_prefix: str | None = None,
+) -> list[PlacedFunction]:
+    """Every function's node, chosen in DAG order so predecessors' nodes feed the SLO filters.
+
+    Instances are called `<prefix>-<function>` (prefix: the workflow's name by default).
+    """
+    chooser = make_scheduler(
+        scheduler, Cluster(nodes), MatrixLatencyView.from_path_matrices(now, *later), seed
+    )
+    placed: dict[str, PlacedFunction] = {}
+    for name in function_order(workflow):
+        inbound = [
+            Inbound(placed[edge.source].node, edge.slo.max_latency_ms or math.inf)
+            for edge in workflow.predecessors(name)
+            if edge.source in placed
+        ] + [
+            Inbound(source.node, source.slo.max_latency_ms or math.inf, from_source=True)
+            for source in workflow.sources
+            if source.target == name
+        ]
+        answer = chooser.place(Request(_task(workflow.function(name)), tuple(inbound)))
+        if isinstance(answer, NoPlacement):
+            raise UserError(f"workflow {workflow.name}: cannot place {name}: {answer.reason}")
+        instance = f"{instance_prefix or workflow.name}-{name}"
+        placed[name] = PlacedFunction(name, answer.node, instance, answer.reason)
+    return list(placed.values())
+
+
+def instance_url(placed: PlacedFunction) -> str:
+    """Where other agents reach an instance: the node's emulated name (shaped path)."""
+    return f"http://{placed.node}:{AGENT_PORT}/instances/{placed.instance}"
+
+
+def deploy_bodies(
+    workflow: Workflow, placements: Sequence[PlacedFunction], functions_root: Path
+) -> dict[str, dict[str, object]]:
+    """The `POST /instances` body for each function, by function name."""
+    by_name = {placed.function: placed for placed in placements}
+    bodies: dict[str, dict[str, object]] = {}
+    for function in workflow.functions:
+        placed = by_name[function.name]
+        code = function.code.resolve()
+        if not code.is_relative_to(functions_root.resolve()):
+            raise UserError(
+                f"workflow {workflow.name}: {function.name}: code {code} is not under "
+                f"{functions_root} (the node image carries only that folder)"
+            )
+        bodies[function.name] = {
+            "instance": placed.instance,
+            "workflow": workflow.name,
+            "function": function.name,
+            "code": str(code.relative_to(functions_root.resolve())),
+            "init_payload": function.init_payload,
+            "outputs": {
+                channel: instance_url(by_name[target])
+                for channel, target in workflow.output_mapping(function.name).items()
+                if target in by_name
+            },
+        }
+    return bodies
+
+
+def deploy(
+    workflow: Workflow,
+    placements: Sequence[PlacedFunction],
+    agent_urls: Mapping[str, str],
+    functions_root: Path,
+) -> None:
+    """Deploy successors before predecessors, so no output points at a missing instance."""
+    bodies = deploy_bodies(workflow, placements, functions_root)
+    by_name = {placed.function: placed for placed in placements}
+    with httpx.Client(timeout=60) as client:
+        for name in reversed(function_order(workflow)):
+            response = client.post(f"{agent_urls[by_name[name].node]}/instances", json=bodies[name])
+            if response.status_code != 201:
+                raise RuntimeError(
+                    f"deploying {name} on {by_name[name].node}: {response.status_code} "
+                    f"{response.text[:300]}"
+                )
