@@ -32,7 +32,7 @@ from testbed.emulation.teardown import remove_leftovers
 from testbed.errors import SetupError, UserError
 from testbed.image import build_node_image
 from testbed.orbit.timebase import format_instant
-from testbed.platform.deployment import AGENT_PORT, FUNCTIONS_DIR_IN_NODE
+from testbed.platform.deployment import AGENT_PORT, FUNCTIONS_DIR_IN_NODE, REDIS_PORT
 from testbed.platform.info.server import INFO_PORT, InfoServer
 from testbed.scenario.model import GpuNeed, Scenario
 from testbed.topology.engine import TopologyEngine
@@ -40,7 +40,6 @@ from testbed.topology.nodes import EmulatedNode
 from testbed.topology.paths import PathMatrix
 
 CONTAINER_PREFIX = "leotrek-"
-REDIS_PORT = 6379
 _START_WORKERS = 4
 _AGENT_READY_TIMEOUT_S = 90.0
 

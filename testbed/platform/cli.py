@@ -60,7 +60,7 @@ def deploy_command(
             loaded, scheduler_nodes(engine, now), now, [later],
             scheduler or scenario.platform.scheduler, instance_prefix=name,
         )  # fmt: skip
-    deploy(loaded, placements, urls, FUNCTIONS_ROOT)
+    deploy(loaded, placements, urls, FUNCTIONS_ROOT, now)
     if as_json:
         typer.echo(json.dumps([placed.__dict__ for placed in placements], indent=1))
         return

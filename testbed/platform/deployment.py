@@ -28,12 +28,14 @@ from testbed.platform.scheduler import (
     make_scheduler,
 )
 from testbed.platform.scheduler import Node as SchedulerNode
+from testbed.platform.state.graph import direct_pairs
 from testbed.scenario.model import NodeKind
 from testbed.topology.engine import TopologyEngine
 from testbed.topology.paths import PathMatrix
 from testbed.workload.model import FunctionInstance, Workflow
 
 AGENT_PORT = 8080
+REDIS_PORT = 6379
 FUNCTIONS_DIR_IN_NODE = "/opt/testbed/functions"
 _DEFAULT_EXEC_S = 1.0
 _SATELLITE_START_C = 40.0
@@ -153,8 +155,44 @@ def deploy_bodies(
                 for channel, target in workflow.output_mapping(function.name).items()
                 if target in by_name
             },
+            "state": _state_settings(workflow, function.name, by_name),
         }
     return bodies
+
+
+def _state_settings(
+    workflow: Workflow, name: str, by_name: Mapping[str, PlacedFunction]
+) -> dict[str, object]:
+    """Databelt's inputs for one function: its states go toward the node of its successor
+    within that edge's SLO; it reads its predecessor's states from the predecessor's node."""
+    settings: dict[str, object] = {"chain": workflow.name}
+    forward = [e for e in workflow.edges if e.source == name and not e.returns]
+    successor = next((e for e in forward if e.target in by_name), None)
+    if successor is not None:
+        settings["destination"] = by_name[successor.target].node
+        settings["max_latency_ms"] = successor.slo.max_latency_ms
+    predecessor = next((e for e in workflow.predecessors(name) if e.source in by_name), None)
+    if predecessor is not None:
+        settings["holder"] = by_name[predecessor.source].node
+    return settings
+
+
+def topology_body(matrix: PathMatrix) -> dict[str, object]:
+    """`PUT /topology` for the agents: every node's Redis by its emulated name, and the links
+    between nodes whose best path relays through no other emulated node."""
+    a, b = direct_pairs(matrix)
+    return {
+        "redis": {name: [name, REDIS_PORT] for name in matrix.names},
+        "links": [
+            {
+                "a": matrix.names[i],
+                "b": matrix.names[j],
+                "latency_ms": float(matrix.delay_ms[i, j]),
+                "bandwidth_mbps": float(matrix.bandwidth_mbps[i, j]),
+            }
+            for i, j in zip(a, b, strict=True)
+        ],
+    }
 
 
 def deploy(
@@ -162,11 +200,18 @@ def deploy(
     placements: Sequence[PlacedFunction],
     agent_urls: Mapping[str, str],
     functions_root: Path,
+    topology: PathMatrix,
 ) -> None:
-    """Deploy successors before predecessors, so no output points at a missing instance."""
+    """Give every agent the current topology (for the state policy), then deploy successors
+    before predecessors, so no output points at a missing instance."""
     bodies = deploy_bodies(workflow, placements, functions_root)
     by_name = {placed.function: placed for placed in placements}
+    links = topology_body(topology)
     with httpx.Client(timeout=60) as client:
+        for node, url in agent_urls.items():
+            response = client.put(f"{url}/topology", json=links)
+            if response.status_code != 200:
+                raise RuntimeError(f"topology for {node}: {response.status_code} {response.text}")
         for name in reversed(function_order(workflow)):
             response = client.post(f"{agent_urls[by_name[name].node]}/instances", json=bodies[name])
             if response.status_code != 201:

@@ -25,6 +25,7 @@ pytestmark = pytest.mark.system
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "topologies/demo.yaml"
 VECTOR_MUL = REPO / "functions/vector_mul/workflow-chain.json"
+STATE_RELAY = REPO / "functions/state_relay/workflow.yaml"
 SCHEDULERS = ("hyperdrive", "random", "round-robin", "first-fit")
 
 
@@ -95,3 +96,66 @@ def test_vector_mul_chain_runs_across_nodes_over_the_emulated_links(
         gaps_ms = [(b["start_s"] - a["end_s"]) * 1e3 for a, b in zip(f1, f2, strict=False)]
         gap_ms = statistics.median(gaps_ms)
         assert delay_ms - 0.5 <= gap_ms <= delay_ms + 15, (gaps_ms, delay_ms)
+
+
+def test_remote_state_fetch_takes_at_least_the_round_trip_of_the_emulated_path(
+    testbed_up: dict[str, Any],
+) -> None:
+    placements = json.loads(
+        cli("deploy", str(STATE_RELAY), "--scheduler", "round-robin", "--name", "sr", "--json")
+    )
+    node_of = {placed["function"]: placed["node"] for placed in placements}
+    assert node_of["producer"] != node_of["consumer"]
+    urls = {
+        node["name"]: f"http://{node['management_address']}:{AGENT_PORT}"
+        for node in testbed_up["nodes"]
+    }
+    time.sleep(4)
+    produced = _records(urls[node_of["producer"]], "sr-producer")
+    puts = [a for r in produced for a in r["state_accesses"] if a["operation"] == "put"]
+    assert puts and all(a["locality"] == "local" for a in puts), "1 ms SLO: Databelt keeps it"
+    consumed = [
+        r for r in _records(urls[node_of["consumer"]], "sr-consumer") if r["state_accesses"]
+    ]
+    assert len(consumed) >= 3 and all(r["error"] is None for r in consumed)
+    remote = [
+        a for r in consumed for a in r["state_accesses"]
+        if a["locality"] == "remote" and a["operation"] == "get" and a["hit"]
+    ]  # fmt: skip
+    assert len(remote) >= 3 and all(a["size_bytes"] >= 100_000 for a in remote)
+
+    status = json.loads(cli("status", "--json"))
+    with TopologyEngine(load_scenario(DEMO)) as engine:
+        matrix = engine.paths(
+            parse_instant(status["sim_time"]), [node_of["consumer"], node_of["producer"]]
+        )
+    round_trip_ms = float(matrix.delay_ms[0, 1] + matrix.delay_ms[1, 0])
+    fetch_ms = [a["seconds"] * 1e3 for a in remote]
+    assert min(fetch_ms) >= round_trip_ms - 0.5, (fetch_ms, round_trip_ms)
+
+
+def test_killing_a_node_fails_its_invocations_with_a_record_and_the_rest_go_on(
+    testbed_up: dict[str, Any],
+) -> None:
+    """Runs last in this module: it kills a node container."""
+    placements = json.loads(
+        cli("deploy", str(VECTOR_MUL), "--scheduler", "round-robin", "--name", "kill", "--json")
+    )
+    node_of = {placed["function"]: placed["node"] for placed in placements}
+    assert len(set(node_of.values())) == 3, node_of
+    urls = {
+        node["name"]: f"http://{node['management_address']}:{AGENT_PORT}"
+        for node in testbed_up["nodes"]
+    }
+    time.sleep(2)
+    subprocess.run(["docker", "kill", f"leotrek-{node_of['f2']}"], check=True, capture_output=True)
+    killed_at = time.time()
+    time.sleep(4)
+
+    f1 = _records(urls[node_of["f1"]], "kill-f1")
+    failed = [r for r in f1 if r["handler"] == "deliver-cast" and r["start_s"] > killed_at]
+    assert failed and all("failed" in r["error"] for r in failed), f1
+    ran_after = [r for r in f1 if r["handler"] == "handle_cast" and r["start_s"] > killed_at]
+    assert ran_after and all(r["error"] is None for r in ran_after), "f1 keeps working"
+    client = _records(urls[node_of["client"]], "kill-client")
+    assert [r for r in client if r["start_s"] > killed_at], "the client keeps sending"

@@ -238,12 +238,32 @@ class Agent:
             self._spawn(self._background_cast(source, source.id, codec.decode(msg)))
 
     async def _post_cast(self, src: str, url: str, msg: str) -> None:
+        """Send a cast; a failed delivery (target gone, unreachable, refusing) is recorded
+        as an error of the sender, so a dead node shows up in the invocation records."""
+        started = time.time()
         try:
             async with self._session.post(f"{url}/cast", json={"src": src, "msg": msg}) as reply:
-                if reply.status != 202:
-                    LOG.warning("cast %s -> %s: HTTP %d", src, url, reply.status)
-        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
-            LOG.warning("cast %s -> %s failed: %s", src, url, error)
+                error = None if reply.status == 202 else f"HTTP {reply.status}"
+        except (aiohttp.ClientError, asyncio.TimeoutError) as failure:
+            error = f"{type(failure).__name__}: {failure}"
+        if error is None:
+            return
+        LOG.warning("cast %s -> %s failed: %s", src, url, error)
+        ended = time.time()
+        self.records.append(
+            InvocationRecord(
+                instance=src,
+                node=self.node,
+                handler="deliver-cast",
+                start_s=started,
+                end_s=ended,
+                exec_ms=(ended - started) * 1e3,
+                mode="-",
+                reason=f"cast to {url}",
+                state_accesses=(),
+                error=f"cast to {url} failed: {error}",
+            )
+        )
 
     async def send_call(self, source: Instance, output: str, msg: str) -> Any:
         """Call the target of `output` and decode its reply (None when unmapped)."""

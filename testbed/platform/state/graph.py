@@ -48,6 +48,20 @@ class PathCosts:
     bandwidth_mbps: np.ndarray
 
 
+def direct_pairs(paths: PathMatrix) -> tuple[np.ndarray, np.ndarray]:
+    """Node pairs (a < b) whose best path passes through no other emulated node.
+
+    Costs O(N^3) time in N emulated nodes (a min-plus product, one row at a time): about a
+    second at 1,000 nodes, so it is computed once per topology tick.
+    """
+    delay = np.where(paths.reachable, paths.delay_ms, np.inf)
+    np.fill_diagonal(delay, np.inf)
+    relayed = np.empty_like(delay)
+    for i in range(len(paths.names)):
+        relayed[i] = np.min(delay[i][:, None] + delay, axis=0)
+    return np.nonzero(np.triu(delay < relayed - RELAY_TOLERANCE_MS, k=1))
+
+
 @dataclass(frozen=True)
 class LatencyGraph:
     """Nodes and undirected links; `latency_ms` and `bandwidth_mbps` are symmetric CSR."""
@@ -110,18 +124,8 @@ class LatencyGraph:
 
     @classmethod
     def from_path_matrix(cls, paths: PathMatrix) -> LatencyGraph:
-        """Links between the node pairs whose best path passes through no other node.
-
-        Costs O(N^3) time in N emulated nodes (a min-plus product, one row at a time):
-        about a second at 1,000 nodes, so it is built once per topology tick.
-        """
-        delay = np.where(paths.reachable, paths.delay_ms, np.inf)
-        np.fill_diagonal(delay, np.inf)
-        relayed = np.empty_like(delay)
-        for i in range(len(paths.names)):
-            relayed[i] = np.min(delay[i][:, None] + delay, axis=0)
-        direct = np.triu(delay < relayed - RELAY_TOLERANCE_MS, k=1)
-        a, b = np.nonzero(direct)
+        """Links between the node pairs of `direct_pairs`."""
+        a, b = direct_pairs(paths)
         return cls.from_arrays(paths.names, a, b, paths.delay_ms[a, b], paths.bandwidth_mbps[a, b])
 
     def index(self, name: str) -> int:
