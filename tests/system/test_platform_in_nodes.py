@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from testbed.orbit.timebase import parse_instant
+from testbed.platform.agent import codec
 from testbed.platform.deployment import AGENT_PORT
 from testbed.scenario.loader import load_scenario
 from testbed.topology.engine import TopologyEngine
@@ -26,6 +27,7 @@ REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "topologies/demo.yaml"
 VECTOR_MUL = REPO / "functions/vector_mul/workflow-chain.json"
 STATE_RELAY = REPO / "functions/state_relay/workflow.yaml"
+WILDFIRE = REPO / "functions/wildfire/workflow-demo.yaml"
 SCHEDULERS = ("hyperdrive", "random", "round-robin", "first-fit")
 
 
@@ -96,6 +98,50 @@ def test_vector_mul_chain_runs_across_nodes_over_the_emulated_links(
         gaps_ms = [(b["start_s"] - a["end_s"]) * 1e3 for a, b in zip(f1, f2, strict=False)]
         gap_ms = statistics.median(gaps_ms)
         assert delay_ms - 0.5 <= gap_ms <= delay_ms + 15, (gaps_ms, delay_ms)
+
+
+@pytest.mark.parametrize("scheduler", SCHEDULERS)
+def test_wildfire_pipeline_runs_across_the_nodes(
+    testbed_up: dict[str, Any], scheduler: str
+) -> None:
+    prefix = f"wf-{scheduler}"
+    placements = json.loads(
+        cli("deploy", str(WILDFIRE), "--scheduler", scheduler, "--name", prefix, "--json")
+    )
+    node_of = {placed["function"]: placed["node"] for placed in placements}
+    urls = {
+        node["name"]: f"http://{node['management_address']}:{AGENT_PORT}"
+        for node in testbed_up["nodes"]
+    }
+    request = {"id": "r1", "frames": 16, "height": 64, "width": 96, "seed": 3,
+               "fires": [[20, 30], [45, 70]]}  # fmt: skip
+    reply = httpx.post(
+        f"{urls[node_of['ingest']]}/instances/{prefix}-ingest/call",
+        json={"src": "drone-ingress", "msg": codec.encode(request)},
+        timeout=60,
+    )
+    assert reply.status_code == 200, reply.text
+    assert codec.decode(reply.json()["reply"]) == {"id": "r1", "shape": [16, 64, 96]}
+    stages = ("ingest", "extract-frames", "object-detection", "prepare-dataset")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        ran = {
+            stage: [
+                r for r in _records(urls[node_of[stage]], f"{prefix}-{stage}")
+                if r["handler"] != "handle_init"
+            ]
+            for stage in stages
+        }  # fmt: skip
+        if ran["prepare-dataset"]:
+            break
+        time.sleep(0.5)
+    for stage in stages:
+        assert len(ran[stage]) == 1 and ran[stage][0]["error"] is None, (stage, ran[stage])
+        assert ran[stage][0]["node"] == node_of[stage]
+    starts = [ran[stage][0]["start_s"] for stage in stages]
+    assert starts == sorted(starts), "the stages ran in pipeline order"
+    stored = ran["prepare-dataset"][0]["state_accesses"]
+    assert [a["operation"] for a in stored] == ["put"], "the dataset record is stored"
 
 
 def test_remote_state_fetch_takes_at_least_the_round_trip_of_the_emulated_path(
