@@ -18,7 +18,6 @@ from testbed.emulation import containers, runstate
 from testbed.emulation.session import Emulation, Interrupted, TickRecord
 from testbed.emulation.teardown import down as tear_down
 from testbed.errors import SetupError, UserError
-from testbed.options import duration_option
 from testbed.orbit.timebase import format_instant
 from testbed.scenario.loader import load_scenario
 from testbed.scenario.model import Scenario
@@ -26,19 +25,6 @@ from testbed.scenario.model import Scenario
 console = Console()
 _DETACH_READY_TIMEOUT_S = 600.0
 BACKEND_CHOICES = ("auto", "netem", "userspace")
-
-
-def _with_duration(scenario: Scenario, duration: str | None) -> Scenario:
-    """The scenario, its duration replaced by `--duration` when given."""
-    if duration is None:
-        return scenario
-    seconds = duration_option("--duration", duration, scenario.time.duration_s)
-    if seconds < scenario.time.tick_s:
-        raise UserError(f"--duration: must be at least one tick ({scenario.time.tick_s:g} s)")
-    time_spec = scenario.time.model_copy(update={"duration_s": seconds})
-    updated = scenario.model_copy(update={"time": time_spec})
-    updated._source = scenario.source
-    return updated
 
 
 def _stop_on_signals(stop: threading.Event) -> None:
@@ -62,8 +48,10 @@ def _tick_line(record: TickRecord, total: int) -> str:
     )
 
 
-def _run_foreground(scenario: Scenario, backend: str | None) -> None:
-    emulation = Emulation(scenario, backend, progress=lambda line: console.print(f"up: {line}"))
+def _run_foreground(scenario: Scenario, backend: str | None, overrides: list[str]) -> None:
+    emulation = Emulation(
+        scenario, backend, progress=lambda line: console.print(f"up: {line}"), overrides=overrides
+    )
     _stop_on_signals(emulation.stop)
     try:
         emulation.start()
@@ -86,12 +74,11 @@ def _run_foreground(scenario: Scenario, backend: str | None) -> None:
         console.print("up: removed every container, interface and rule of this run")
 
 
-def _run_detached(path: str, duration: str | None, backend: str) -> None:
+def _run_detached(path: str, overrides: list[str], backend: str) -> None:
     """Start `testbed up` in its own session, return once its network is ready."""
     runstate.CONTROLLER_LOG.parent.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "testbed", "up", path, "--backend", backend]
-    if duration is not None:
-        command += ["--duration", duration]
+    command += [arg for override in overrides for arg in ("--set", override)]
     with runstate.CONTROLLER_LOG.open("w") as log:
         child = subprocess.Popen(
             command,
@@ -127,6 +114,10 @@ def up(
     duration: Annotated[
         str | None, typer.Option(help="Override the scenario's duration, e.g. 2m.")
     ] = None,
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a scenario field: --set platform.state=local."),
+    ] = None,
     backend: Annotated[
         str, typer.Option(help="Shaping backend: auto (probe the kernel), netem or userspace.")
     ] = "auto",
@@ -134,11 +125,12 @@ def up(
     """Bring up the nodes and the emulated network and follow the orbits until the end."""
     if backend not in BACKEND_CHOICES:
         raise UserError(f"--backend: must be one of {', '.join(BACKEND_CHOICES)}, got {backend!r}")
-    loaded = _with_duration(load_scenario(scenario), duration)
+    changes = [*(overrides or []), *([f"time.duration={duration}"] if duration else [])]
+    loaded = load_scenario(scenario, changes)
     if detach:
-        _run_detached(scenario, duration, backend)
+        _run_detached(scenario, changes, backend)
         return
-    _run_foreground(loaded, None if backend == "auto" else backend)
+    _run_foreground(loaded, None if backend == "auto" else backend, changes)
 
 
 def _status_document() -> dict[str, Any] | None:

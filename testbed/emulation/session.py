@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -137,8 +137,10 @@ class Emulation:
         backend: str | None = None,
         progress: Callable[[str], None] = lambda _: None,
         agents: bool = True,
+        overrides: Sequence[str] = (),
     ) -> None:
         self.scenario = scenario
+        self.overrides = list(overrides)
         self.agents = agents
         self.backend_name = backend
         self.progress = progress
@@ -351,6 +353,7 @@ class Emulation:
                 **runstate.own_record(),
                 "run_id": self.run_id,
                 "scenario": str(self.scenario.source or self.scenario.name),
+                "overrides": self.overrides,
                 "backend": self.backend.name if self.backend else None,
                 "info_url": self.info_url,
             },

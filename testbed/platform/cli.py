@@ -51,7 +51,7 @@ def deploy_command(
             f"--scheduler: must be one of {', '.join(SCHEDULER_NAMES)}, got {scheduler!r}"
         )
     loaded = load_workflow(workflow)
-    scenario = load_scenario(record["scenario"])
+    scenario = load_scenario(record["scenario"], record.get("overrides", []))
     urls = {n["name"]: f"http://{n['management_address']}:{AGENT_PORT}" for n in status["nodes"]}
     with TopologyEngine(scenario) as engine:
         now = engine.paths(parse_instant(status["sim_time"]))

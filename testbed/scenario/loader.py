@@ -7,6 +7,7 @@ file name, which the CLI prints before exiting with status 2.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from pydantic import ValidationError
 from testbed.errors import UserError
 from testbed.orbit.naming import satellite_ids_by_shell
 from testbed.scenario.model import SCENARIO_VERSION, Scenario
+from testbed.scenario.overrides import apply_overrides
 from testbed.scenario.problems import validation_problems
 from testbed.scenario.references import reference_problems
 from testbed.scenario.stations import read_station_file
@@ -83,10 +85,12 @@ def scenario_from_data(data: Any, base_dir: Path, label: str) -> Scenario:
     return scenario
 
 
-def load_scenario(path: Path | str) -> Scenario:
-    """The scenario in `path`, validated, with ground-station files expanded."""
+def load_scenario(path: Path | str, overrides: Sequence[str] = ()) -> Scenario:
+    """The scenario in `path` with `--set key=value` overrides applied, validated, with
+    ground-station files expanded."""
     path = Path(path)
-    scenario = scenario_from_data(read_yaml(path), path.parent, str(path))
+    data = apply_overrides(read_yaml(path), overrides)
+    scenario = scenario_from_data(data, path.parent, str(path))
     scenario._source = path.resolve()
     return scenario
 
