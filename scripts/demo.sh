@@ -20,4 +20,8 @@ if ((${#SATELLITES[@]} >= 2)); then
         "import urllib.request as u; print(u.urlopen('http://info.testbed:7070/path/${SATELLITES[0]}/${SATELLITES[1]}').read().decode())"
     $TESTBED exec "${SATELLITES[0]}" -- ping -c 10 -i 0.5 "${SATELLITES[1]}" || true
 fi
+echo "--- the EDGELESS vector_mul chain, placed round-robin over cloud, drone and a satellite"
+$TESTBED deploy functions/vector_mul/workflow-chain.json --scheduler round-robin
+sleep 3
+$TESTBED records --last 2
 $TESTBED status

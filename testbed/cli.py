@@ -13,7 +13,7 @@ from testbed.bench.cli import bench_app
 from testbed.emulation import cli as emulation_cli
 from testbed.errors import SetupError, UserError
 from testbed.image.cli import image_app
-from testbed.platform.cli import deploy_command
+from testbed.platform.cli import deploy_command, records_command
 from testbed.scenario.loader import load_scenario
 from testbed.scenario.summary import summary_table
 from testbed.topology.cli import paths, precompute
@@ -69,6 +69,7 @@ app.command()(paths)
 app.command()(precompute)
 emulation_cli.register(app)
 app.command("deploy")(deploy_command)
+app.command("records")(records_command)
 app.add_typer(bench_app, name="bench", help="Benchmarks, each next to a baseline in the same run.")
 
 

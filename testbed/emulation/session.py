@@ -42,6 +42,8 @@ from testbed.topology.paths import PathMatrix
 CONTAINER_PREFIX = "leotrek-"
 _START_WORKERS = 4
 _AGENT_READY_TIMEOUT_S = 90.0
+AGENT_MIN_MEMORY_BYTES = 128 * 2**20
+"""The agent with its Redis takes about 70 MiB; below this the kernel kills it."""
 
 
 @dataclass
@@ -193,6 +195,18 @@ class Emulation:
             )
         self.client = containers.docker_client()
         remove_leftovers(self.client)
+        small = sorted(
+            {
+                node.name
+                for node in self.engine.nodes
+                if node.spec.memory_bytes < AGENT_MIN_MEMORY_BYTES
+            }
+        )
+        if self.agents and small:
+            raise UserError(
+                f"nodes {', '.join(small)}: memory must be at least 128m for the platform "
+                "agent and its Redis"
+            )
         missing_gpu = _required_gpu_nodes(self.engine.nodes)
         if missing_gpu and not containers.host_has_nvidia_runtime(self.client):
             raise UserError(
@@ -212,11 +226,11 @@ class Emulation:
         self.backend = select_backend(self.backend_name)
         self._step(f"shaping with the {self.backend.name} backend")
         self.backend.setup(self.fabric, len(self.nodes))
-        self.apply_tick(0, self.engine.tick_times()[0])
-        self.info = InfoServer(self, containers.MANAGEMENT_GATEWAY).start()
-        if self.agents:
+        if self.agents:  # before the first tick, which pauses satellites outside their box
             self._step("waiting for the node agents")
             self._wait_for_agents()
+        self.apply_tick(0, self.engine.tick_times()[0])
+        self.info = InfoServer(self, containers.MANAGEMENT_GATEWAY).start()
         self._write_controller_record()
 
     @property

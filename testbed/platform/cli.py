@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -29,6 +30,19 @@ FUNCTIONS_ROOT = Path(__file__).resolve().parents[2] / "functions"
 _PREDICTION_HORIZON_S = 10.0
 
 
+def _running() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The live controller's record and status, or a UserError saying none is up."""
+    record = runstate.live_controller()
+    status = runstate.read_json(runstate.STATUS_FILE)
+    if record is None or status is None or not status.get("sim_time"):
+        raise UserError("no testbed is up: start one with `testbed up SCENARIO --detach`")
+    return record, status
+
+
+def _agent_urls(status: dict[str, Any]) -> dict[str, str]:
+    return {n["name"]: f"http://{n['management_address']}:{AGENT_PORT}" for n in status["nodes"]}
+
+
 def deploy_command(
     workflow: Annotated[Path, typer.Argument(help="Workflow file (EDGELESS JSON or YAML DAG).")],
     scheduler: Annotated[
@@ -42,17 +56,14 @@ def deploy_command(
     """Place a workflow's functions with the scheduler (current and predicted paths) and
     deploy them to the node agents of the running testbed; the functions then talk to each
     other over the emulated network."""
-    record = runstate.live_controller()
-    status = runstate.read_json(runstate.STATUS_FILE)
-    if record is None or status is None or not status.get("sim_time"):
-        raise UserError("no testbed is up: start one with `testbed up SCENARIO --detach`")
+    record, status = _running()
     if scheduler is not None and scheduler not in SCHEDULER_NAMES:
         raise UserError(
             f"--scheduler: must be one of {', '.join(SCHEDULER_NAMES)}, got {scheduler!r}"
         )
     loaded = load_workflow(workflow)
     scenario = load_scenario(record["scenario"], record.get("overrides", []))
-    urls = {n["name"]: f"http://{n['management_address']}:{AGENT_PORT}" for n in status["nodes"]}
+    urls = _agent_urls(status)
     with TopologyEngine(scenario) as engine:
         now = engine.paths(parse_instant(status["sim_time"]))
         later = engine.paths(now.time + timedelta(seconds=_PREDICTION_HORIZON_S))
@@ -67,4 +78,35 @@ def deploy_command(
     table = Table("function", "node", "instance", "why")
     for placed in placements:
         table.add_row(placed.function, placed.node, placed.instance, placed.reason)
+    Console().print(table)
+
+
+def records_command(
+    last: Annotated[int, typer.Option(min=1, help="Records per node (newest).")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """The newest invocation records of every node agent of the running testbed."""
+    _, status = _running()
+    found: list[dict[str, Any]] = []
+    with httpx.Client(timeout=10) as client:
+        for node, url in _agent_urls(status).items():
+            try:
+                answer = client.get(f"{url}/records", params={"limit": last}).json()
+            except httpx.HTTPError as error:
+                found.append({"node": node, "instance": "-", "handler": "-", "error": str(error)})
+                continue
+            found += answer["records"]
+    if as_json:
+        typer.echo(json.dumps(found, indent=1))
+        return
+    table = Table("node", "instance", "handler", "start", "exec ms", "mode", "state", "error")
+    for item in sorted(found, key=lambda r: r.get("start_s", 0.0)):
+        accesses = item.get("state_accesses") or []
+        state = ", ".join(f"{a['operation']} {a['locality']}" for a in accesses)
+        table.add_row(
+            item["node"], item["instance"], item["handler"],
+            f"{item['start_s']:.3f}" if "start_s" in item else "-",
+            f"{item['exec_ms']:.2f}" if "exec_ms" in item else "-",
+            item.get("mode", "-"), state, item.get("error") or "",
+        )  # fmt: skip
     Console().print(table)

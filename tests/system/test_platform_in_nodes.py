@@ -88,6 +88,8 @@ def test_vector_mul_chain_runs_across_nodes_over_the_emulated_links(
     assert {record["node"] for record in f2} == {node_of["f2"]}
     stored = [a for record in client for a in record["state_accesses"] if a["operation"] == "put"]
     assert stored, "the client stores each result through the state middleware"
+    listed = json.loads(cli("records", "--last", "50", "--json"))
+    assert {f"{scheduler}-f1", f"{scheduler}-f2"} <= {record["instance"] for record in listed}
 
     if node_of["f1"] != node_of["f2"]:
         scenario = load_scenario(DEMO)
