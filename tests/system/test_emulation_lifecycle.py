@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from testbed_cli import run_cli as cli
 
 from testbed.emulation.runstate import CONTROLLER_FILE
 from testbed.orbit.timebase import parse_instant
@@ -32,20 +33,6 @@ pytestmark = pytest.mark.system
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "topologies/demo.yaml"
 FIDELITY = Path(__file__).parent / "scenarios/fidelity.yaml"
-
-
-def cli(*args: str, timeout_s: float = 300, check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "testbed", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout_s,
-        check=False,
-        cwd=REPO,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"testbed {' '.join(args)} -> {result.returncode}\n{result.stderr}")
-    return result
 
 
 def host_snapshot() -> dict[str, object]:

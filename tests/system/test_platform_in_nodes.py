@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import statistics
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from testbed_cli import agent_urls, run_cli
 
 from testbed.orbit.timebase import parse_instant
 from testbed.platform.agent import codec
@@ -32,12 +32,7 @@ SCHEDULERS = ("hyperdrive", "random", "round-robin", "first-fit")
 
 
 def cli(*args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "testbed", *args],
-        capture_output=True, text=True, timeout=300, check=False, cwd=REPO,
-    )  # fmt: skip
-    assert result.returncode == 0, f"testbed {' '.join(args)}: {result.stderr}"
-    return result.stdout
+    return run_cli(*args).stdout
 
 
 @pytest.fixture(scope="module")
@@ -70,10 +65,7 @@ def test_vector_mul_chain_runs_across_nodes_over_the_emulated_links(
         cli("deploy", str(VECTOR_MUL), "--scheduler", scheduler, "--name", scheduler, "--json")
     )
     node_of = {placed["function"]: placed["node"] for placed in placements}
-    urls = {
-        node["name"]: f"http://{node['management_address']}:{AGENT_PORT}"
-        for node in testbed_up["nodes"]
-    }
+    urls = agent_urls(testbed_up, AGENT_PORT)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         f1, f2, client = (
@@ -111,10 +103,7 @@ def test_wildfire_pipeline_runs_across_the_nodes(
         cli("deploy", str(WILDFIRE), "--scheduler", scheduler, "--name", prefix, "--json")
     )
     node_of = {placed["function"]: placed["node"] for placed in placements}
-    urls = {
-        node["name"]: f"http://{node['management_address']}:{AGENT_PORT}"
-        for node in testbed_up["nodes"]
-    }
+    urls = agent_urls(testbed_up, AGENT_PORT)
     request = {"id": "r1", "frames": 16, "height": 64, "width": 96, "seed": 3,
                "fires": [[20, 30], [45, 70]]}  # fmt: skip
     reply = httpx.post(
@@ -154,10 +143,7 @@ def test_remote_state_fetch_takes_at_least_the_round_trip_of_the_emulated_path(
     )
     node_of = {placed["function"]: placed["node"] for placed in placements}
     assert node_of["producer"] != node_of["consumer"]
-    urls = {
-        node["name"]: f"http://{node['management_address']}:{AGENT_PORT}"
-        for node in testbed_up["nodes"]
-    }
+    urls = agent_urls(testbed_up, AGENT_PORT)
     time.sleep(4)
     produced = _records(urls[node_of["producer"]], "sr-producer")
     puts = [a for r in produced for a in r["state_accesses"] if a["operation"] == "put"]
@@ -191,10 +177,7 @@ def test_killing_a_node_fails_its_invocations_with_a_record_and_the_rest_go_on(
     )
     node_of = {placed["function"]: placed["node"] for placed in placements}
     assert len(set(node_of.values())) == 3, node_of
-    urls = {
-        node["name"]: f"http://{node['management_address']}:{AGENT_PORT}"
-        for node in testbed_up["nodes"]
-    }
+    urls = agent_urls(testbed_up, AGENT_PORT)
     time.sleep(2)
     subprocess.run(["docker", "kill", f"leotrek-{node_of['f2']}"], check=True, capture_output=True)
     killed_at = time.time()

@@ -4,14 +4,13 @@ reads them (state_relay: a 1 ms SLO on the edge, so only the destination is ever
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from testbed_cli import agent_urls, run_cli
 
 from testbed.platform.deployment import AGENT_PORT
 
@@ -23,12 +22,7 @@ STATE_RELAY = REPO / "functions/state_relay/workflow.yaml"
 
 
 def cli(*args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "testbed", *args],
-        capture_output=True, text=True, timeout=300, check=False, cwd=REPO,
-    )  # fmt: skip
-    assert result.returncode == 0, f"testbed {' '.join(args)}: {result.stderr}"
-    return result.stdout
+    return run_cli(*args).stdout
 
 
 def _accesses(url: str, instance: str, operation: str) -> list[dict[str, Any]]:
@@ -48,9 +42,7 @@ def test_state_lands_where_the_policy_says(docker_client: object, policy: str) -
     cli("up", str(DEMO), "--detach", "--duration", "5m", "--set", f"platform.state={policy}")
     try:
         status = json.loads(cli("status", "--json"))
-        urls = {
-            n["name"]: f"http://{n['management_address']}:{AGENT_PORT}" for n in status["nodes"]
-        }
+        urls = agent_urls(status, AGENT_PORT)
         placements = json.loads(
             cli("deploy", str(STATE_RELAY), "--scheduler", "round-robin", "--json")
         )
