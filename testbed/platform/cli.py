@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -78,7 +78,7 @@ def deploy_command(
     table = Table("function", "node", "instance", "why")
     for placed in placements:
         table.add_row(placed.function, placed.node, placed.instance, placed.reason)
-    Console().print(table)
+    Console(width=max(Console().width, 150)).print(table)
 
 
 def records_command(
@@ -99,14 +99,17 @@ def records_command(
     if as_json:
         typer.echo(json.dumps(found, indent=1))
         return
-    table = Table("node", "instance", "handler", "start", "exec ms", "mode", "state", "error")
+    table = Table("start (UTC)", "node", "instance", "handler", "exec ms", "mode", "state", "error")
     for item in sorted(found, key=lambda r: r.get("start_s", 0.0)):
         accesses = item.get("state_accesses") or []
-        state = ", ".join(f"{a['operation']} {a['locality']}" for a in accesses)
+        start = item.get("start_s")
+        clock = datetime.fromtimestamp(start, timezone.utc).strftime("%H:%M:%S.%f") if start else ""
         table.add_row(
-            item["node"], item["instance"], item["handler"],
-            f"{item['start_s']:.3f}" if "start_s" in item else "-",
+            clock[:-3] or "-",
+            item["node"], item["instance"], item["handler"].removeprefix("handle_"),
             f"{item['exec_ms']:.2f}" if "exec_ms" in item else "-",
-            item.get("mode", "-"), state, item.get("error") or "",
+            item.get("mode", "-"),
+            ", ".join(f"{a['operation']} {a['locality']}" for a in accesses),
+            item.get("error") or "",
         )  # fmt: skip
-    Console().print(table)
+    Console(width=max(Console().width, 150)).print(table)
