@@ -34,6 +34,7 @@ from testbed.image import build_node_image
 from testbed.orbit.timebase import format_instant
 from testbed.platform.deployment import AGENT_PORT, FUNCTIONS_DIR_IN_NODE, REDIS_PORT
 from testbed.platform.info.server import INFO_PORT, InfoServer
+from testbed.platform.topology_push import TopologyPusher
 from testbed.scenario.model import GpuNeed, Scenario
 from testbed.topology.engine import TopologyEngine
 from testbed.topology.nodes import EmulatedNode
@@ -151,6 +152,7 @@ class Emulation:
         self.client: docker.DockerClient | None = None
         self.fabric: Fabric | None = None
         self.backend: ShapingBackend | None = None
+        self.pusher: TopologyPusher | None = None
         self.info: InfoServer | None = None
         self.nodes: list[NodeHandle] = []
         self.stats = TickStats()
@@ -229,6 +231,8 @@ class Emulation:
         if self.agents:  # before the first tick, which pauses satellites outside their box
             self._step("waiting for the node agents")
             self._wait_for_agents()
+        if self.agents:
+            self.pusher = TopologyPusher(self._active_agent_urls).start()
         self.apply_tick(0, self.engine.tick_times()[0])
         self.info = InfoServer(self, containers.MANAGEMENT_GATEWAY).start()
         self._write_controller_record()
@@ -240,6 +244,11 @@ class Emulation:
             handle.node.name: f"http://{handle.management_address}:{AGENT_PORT}"
             for handle in self.nodes
         }
+
+    def _active_agent_urls(self) -> dict[str, str]:
+        """Agents that can answer now (a paused container cannot)."""
+        urls = self.agent_urls
+        return {h.node.name: urls[h.node.name] for h in self.nodes if not h.paused}
 
     def _wait_for_agents(self) -> None:
         deadline = time.monotonic() + _AGENT_READY_TIMEOUT_S
@@ -321,6 +330,8 @@ class Emulation:
         self._applied = applied_state(self._applied, state, pairs)
         self._current = matrix
         self._follow_activity(snapshot.active)
+        if self.pusher is not None:
+            self.pusher.offer(matrix)
         record = TickRecord(
             index=index,
             sim_time=moment,
@@ -387,12 +398,15 @@ class Emulation:
                 "speed": self.scenario.time.speed,
                 "origin_unix": self.origin_unix,
                 "tick_stats": self.stats.summary(),
+                "topology_pushes": self.pusher.pushes if self.pusher else 0,
                 "nodes": self.node_records(),
             },
         )
 
     def close(self) -> None:
         """Stop the info service and the shaper, remove the fabric and every container."""
+        if self.pusher is not None:
+            self.pusher.stop()
         if self.info is not None:
             self.info.stop()
         if self.backend is not None:

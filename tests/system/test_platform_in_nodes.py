@@ -55,6 +55,9 @@ def test_every_node_runs_an_agent_with_its_redis(testbed_up: dict[str, Any]) -> 
         health = httpx.get(f"http://{node['management_address']}:{AGENT_PORT}/health").json()
         assert health["node"] == node["name"]
         assert health["redis"]["up"] is True
+    time.sleep(2)  # the status file is rewritten every tick
+    status = json.loads(cli("status", "--json"))
+    assert status["topology_pushes"] >= 1, "the agents got the network from the controller"
 
 
 @pytest.mark.parametrize("scheduler", SCHEDULERS)

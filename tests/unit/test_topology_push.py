@@ -1,0 +1,106 @@
+"""The agents hear about the network when its links change, not on every tick."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import numpy as np
+import pytest
+
+from testbed.platform.topology_push import TopologyPusher
+from testbed.topology.paths import PathMatrix
+
+NAMES = ("a", "b", "c")
+
+
+def _matrix(ab_ms: float) -> PathMatrix:
+    """a-b direct; a-c and b-c through b... c hangs off b, so a-c relays through b."""
+    delay = np.array([[0, ab_ms, ab_ms + 5], [ab_ms, 0, 5], [ab_ms + 5, 5, 0]], dtype=float)
+    return PathMatrix(
+        time=datetime(2025, 1, 1, tzinfo=timezone.utc),
+        names=NAMES,
+        delay_ms=delay,
+        hops=np.ones((3, 3), dtype=np.int32),
+        bandwidth_mbps=np.full((3, 3), 100.0),
+        loss=np.zeros((3, 3)),
+        reachable=np.ones((3, 3), dtype=bool),
+    )
+
+
+class _Agents:
+    """A real HTTP server standing in for the agents' PUT /topology, recording bodies."""
+
+    def __init__(self) -> None:
+        self.bodies: list[tuple[str, dict[str, object]]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_PUT(self) -> None:
+                length = int(self.headers["Content-Length"])
+                outer.bodies.append((self.path, json.loads(self.rfile.read(length))))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *_: object) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def agents() -> Iterator[_Agents]:
+    running = _Agents()
+    yield running
+    running.server.shutdown()
+    running.server.server_close()
+
+
+def _settle(pusher: TopologyPusher, pushes: int) -> None:
+    deadline = time.monotonic() + 5
+    while pusher.pushes < pushes and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.1)
+
+
+def test_pushes_changed_links_to_every_agent_and_skips_repeats(agents: _Agents) -> None:
+    urls = {"a": f"{agents.url}/a", "b": f"{agents.url}/b"}
+    pusher = TopologyPusher(lambda: urls).start()
+    try:
+        pusher.offer(_matrix(10.0))
+        _settle(pusher, 1)
+        assert sorted(path for path, _ in agents.bodies) == ["/a/topology", "/b/topology"]
+        body = agents.bodies[0][1]
+        links = {(link["a"], link["b"]): link["latency_ms"] for link in body["links"]}
+        assert links == {("a", "b"): 10.0, ("b", "c"): 5.0}, "a-c relays through b"
+        assert body["redis"] == {"a": ["a", 6379], "b": ["b", 6379], "c": ["c", 6379]}
+
+        pusher.offer(_matrix(10.0))
+        pusher.offer(_matrix(10.04))
+        time.sleep(0.3)
+        assert pusher.pushes == 1 and len(agents.bodies) == 2, "no news below 0.1 ms"
+
+        pusher.offer(_matrix(12.0))
+        _settle(pusher, 2)
+        assert pusher.pushes == 2 and len(agents.bodies) == 4
+        assert pusher.failures == 0
+    finally:
+        pusher.stop()
+
+
+def test_an_unreachable_agent_is_counted_not_fatal(agents: _Agents) -> None:
+    urls = {"a": f"{agents.url}/a", "gone": "http://127.0.0.1:9"}
+    pusher = TopologyPusher(lambda: urls).start()
+    try:
+        pusher.offer(_matrix(10.0))
+        _settle(pusher, 1)
+        assert pusher.failures == 1
+        assert [path for path, _ in agents.bodies] == ["/a/topology"]
+    finally:
+        pusher.stop()
