@@ -26,7 +26,7 @@ def cli(*args: str) -> str:
 
 
 def _accesses(url: str, instance: str, operation: str) -> list[dict[str, Any]]:
-    records = httpx.get(f"{url}/records", timeout=10).json()["records"]
+    records = httpx.get(f"{url}/records", params={"limit": 100_000}, timeout=10).json()["records"]
     return [
         access
         for record in records
