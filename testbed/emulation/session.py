@@ -32,7 +32,12 @@ from testbed.emulation.teardown import remove_leftovers
 from testbed.errors import SetupError, UserError
 from testbed.image import build_node_image
 from testbed.orbit.timebase import format_instant
-from testbed.platform.deployment import AGENT_PORT, FUNCTIONS_DIR_IN_NODE, REDIS_PORT
+from testbed.platform.deployment import (
+    AGENT_PORT,
+    FUNCTIONS_DIR_IN_NODE,
+    REDIS_PORT,
+    agent_urls,
+)
 from testbed.platform.info.server import INFO_PORT, InfoServer
 from testbed.platform.topology_push import TopologyPusher
 from testbed.scenario.model import GpuNeed, Scenario
@@ -240,10 +245,7 @@ class Emulation:
     @property
     def agent_urls(self) -> dict[str, str]:
         """Each node's agent over the management network (the controller's side)."""
-        return {
-            handle.node.name: f"http://{handle.management_address}:{AGENT_PORT}"
-            for handle in self.nodes
-        }
+        return agent_urls(self.node_records())
 
     def _active_agent_urls(self) -> dict[str, str]:
         """Agents that can answer now (a paused container cannot)."""

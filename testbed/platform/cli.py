@@ -9,14 +9,13 @@ from typing import Annotated, Any
 
 import httpx
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from testbed.emulation import runstate
 from testbed.errors import UserError
 from testbed.orbit.timebase import parse_instant
 from testbed.platform.deployment import (
-    AGENT_PORT,
+    agent_urls,
     deploy,
     place_workflow,
     scheduler_nodes,
@@ -39,8 +38,9 @@ def _running() -> tuple[dict[str, Any], dict[str, Any]]:
     return record, status
 
 
-def _agent_urls(status: dict[str, Any]) -> dict[str, str]:
-    return {n["name"]: f"http://{n['management_address']}:{AGENT_PORT}" for n in status["nodes"]}
+def _print_wide(table: Table) -> None:
+    """Record tables stay readable when piped (rich assumes 80 columns off a terminal)."""
+    _print_wide(table)
 
 
 def deploy_command(
@@ -63,7 +63,7 @@ def deploy_command(
         )
     loaded = load_workflow(workflow)
     scenario = load_scenario(record["scenario"], record.get("overrides", []))
-    urls = _agent_urls(status)
+    urls = agent_urls(status["nodes"])
     with TopologyEngine(scenario) as engine:
         now = engine.paths(parse_instant(status["sim_time"]))
         later = engine.paths(now.time + timedelta(seconds=_PREDICTION_HORIZON_S))
@@ -78,7 +78,7 @@ def deploy_command(
     table = Table("function", "node", "instance", "why")
     for placed in placements:
         table.add_row(placed.function, placed.node, placed.instance, placed.reason)
-    Console(width=max(Console().width, 150)).print(table)
+    _print_wide(table)
 
 
 def records_command(
@@ -89,7 +89,7 @@ def records_command(
     _, status = _running()
     found: list[dict[str, Any]] = []
     with httpx.Client(timeout=10) as client:
-        for node, url in _agent_urls(status).items():
+        for node, url in agent_urls(status["nodes"]).items():
             try:
                 answer = client.get(f"{url}/records", params={"limit": last}).json()
             except httpx.HTTPError as error:
@@ -112,4 +112,4 @@ def records_command(
             ", ".join(f"{a['operation']} {a['locality']}" for a in accesses),
             item.get("error") or "",
         )  # fmt: skip
-    Console(width=max(Console().width, 150)).print(table)
+    _print_wide(table)

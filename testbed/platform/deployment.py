@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import graphlib
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -123,6 +124,11 @@ def place_workflow(
         instance = f"{instance_prefix or workflow.name}-{name}"
         placed[name] = PlacedFunction(name, answer.node, instance, answer.reason)
     return list(placed.values())
+
+
+def agent_urls(nodes: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """Each node's agent over the management network, from node records (as `status` has)."""
+    return {node["name"]: f"http://{node['management_address']}:{AGENT_PORT}" for node in nodes}
 
 
 def instance_url(placed: PlacedFunction) -> str:

@@ -13,11 +13,11 @@ from typing import Any
 
 import httpx
 import pytest
-from testbed_cli import agent_urls, run_cli
+from testbed_cli import run_cli
 
 from testbed.orbit.timebase import parse_instant
 from testbed.platform.agent import codec
-from testbed.platform.deployment import AGENT_PORT
+from testbed.platform.deployment import agent_urls
 from testbed.scenario.loader import load_scenario
 from testbed.topology.engine import TopologyEngine
 
@@ -52,9 +52,9 @@ def _records(url: str, instance: str) -> list[dict[str, Any]]:
 
 
 def test_every_node_runs_an_agent_with_its_redis(testbed_up: dict[str, Any]) -> None:
-    for node in testbed_up["nodes"]:
-        health = httpx.get(f"http://{node['management_address']}:{AGENT_PORT}/health").json()
-        assert health["node"] == node["name"]
+    for name, url in agent_urls(testbed_up["nodes"]).items():
+        health = httpx.get(f"{url}/health").json()
+        assert health["node"] == name
         assert health["redis"]["up"] is True
     time.sleep(2)  # the status file is rewritten every tick
     status = json.loads(cli("status", "--json"))
@@ -69,7 +69,7 @@ def test_vector_mul_chain_runs_across_nodes_over_the_emulated_links(
         cli("deploy", str(VECTOR_MUL), "--scheduler", scheduler, "--name", scheduler, "--json")
     )
     node_of = {placed["function"]: placed["node"] for placed in placements}
-    urls = agent_urls(testbed_up, AGENT_PORT)
+    urls = agent_urls(testbed_up["nodes"])
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         f1, f2, client = (
@@ -107,7 +107,7 @@ def test_wildfire_pipeline_runs_across_the_nodes(
         cli("deploy", str(WILDFIRE), "--scheduler", scheduler, "--name", prefix, "--json")
     )
     node_of = {placed["function"]: placed["node"] for placed in placements}
-    urls = agent_urls(testbed_up, AGENT_PORT)
+    urls = agent_urls(testbed_up["nodes"])
     request = {"id": "r1", "frames": 16, "height": 64, "width": 96, "seed": 3,
                "fires": [[20, 30], [45, 70]]}  # fmt: skip
     reply = httpx.post(
@@ -147,7 +147,7 @@ def test_remote_state_fetch_takes_at_least_the_round_trip_of_the_emulated_path(
     )
     node_of = {placed["function"]: placed["node"] for placed in placements}
     assert node_of["producer"] != node_of["consumer"]
-    urls = agent_urls(testbed_up, AGENT_PORT)
+    urls = agent_urls(testbed_up["nodes"])
     time.sleep(4)
     produced = _records(urls[node_of["producer"]], "sr-producer")
     puts = [a for r in produced for a in r["state_accesses"] if a["operation"] == "put"]
@@ -181,7 +181,7 @@ def test_killing_a_node_fails_its_invocations_with_a_record_and_the_rest_go_on(
     )
     node_of = {placed["function"]: placed["node"] for placed in placements}
     assert len(set(node_of.values())) == 3, node_of
-    urls = agent_urls(testbed_up, AGENT_PORT)
+    urls = agent_urls(testbed_up["nodes"])
     time.sleep(2)
     subprocess.run(["docker", "kill", f"leotrek-{node_of['f2']}"], check=True, capture_output=True)
     killed_at = time.time()

@@ -10,9 +10,9 @@ from typing import Any
 
 import httpx
 import pytest
-from testbed_cli import agent_urls, run_cli
+from testbed_cli import run_cli
 
-from testbed.platform.deployment import AGENT_PORT
+from testbed.platform.deployment import agent_urls
 
 pytestmark = pytest.mark.system
 
@@ -42,7 +42,7 @@ def test_state_lands_where_the_policy_says(docker_client: object, policy: str) -
     cli("up", str(DEMO), "--detach", "--duration", "5m", "--set", f"platform.state={policy}")
     try:
         status = json.loads(cli("status", "--json"))
-        urls = agent_urls(status, AGENT_PORT)
+        urls = agent_urls(status["nodes"])
         placements = json.loads(
             cli("deploy", str(STATE_RELAY), "--scheduler", "round-robin", "--json")
         )

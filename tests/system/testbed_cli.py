@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -21,8 +20,3 @@ def run_cli(
     if check and result.returncode != 0:
         raise AssertionError(f"testbed {' '.join(args)} -> {result.returncode}\n{result.stderr}")
     return result
-
-
-def agent_urls(status: dict[str, Any], port: int) -> dict[str, str]:
-    """Each node's agent over the management network, from `testbed status --json`."""
-    return {n["name"]: f"http://{n['management_address']}:{port}" for n in status["nodes"]}
