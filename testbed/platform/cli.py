@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import httpx
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from testbed.emulation import runstate
@@ -40,7 +41,7 @@ def _running() -> tuple[dict[str, Any], dict[str, Any]]:
 
 def _print_wide(table: Table) -> None:
     """Record tables stay readable when piped (rich assumes 80 columns off a terminal)."""
-    _print_wide(table)
+    Console(width=max(Console().width, 150)).print(table)
 
 
 def deploy_command(
