@@ -12,8 +12,10 @@ from testbed import __version__
 from testbed.bench.cli import bench_app
 from testbed.emulation import cli as emulation_cli
 from testbed.errors import SetupError, UserError
+from testbed.experiment.cli import experiment_command
 from testbed.image.cli import image_app
 from testbed.platform.cli import deploy_command, records_command
+from testbed.run.cli import report_command, run_command
 from testbed.scenario.loader import load_scenario
 from testbed.scenario.summary import summary_table
 from testbed.topology.cli import paths, precompute
@@ -70,6 +72,9 @@ app.command()(precompute)
 emulation_cli.register(app)
 app.command("deploy")(deploy_command)
 app.command("records")(records_command)
+app.command("run")(run_command)
+app.command("report")(report_command)
+app.command("experiment")(experiment_command)
 app.add_typer(bench_app, name="bench", help="Benchmarks, each next to a baseline in the same run.")
 
 

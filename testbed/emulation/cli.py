@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
-import threading
 import time
 from typing import Annotated, Any
 
@@ -16,6 +14,7 @@ from rich.table import Table
 
 from testbed.emulation import containers, runstate
 from testbed.emulation.session import Emulation, Interrupted, TickRecord
+from testbed.emulation.signals import stop_on_signals
 from testbed.emulation.teardown import down as tear_down
 from testbed.errors import SetupError, UserError
 from testbed.orbit.timebase import format_instant
@@ -25,18 +24,6 @@ from testbed.scenario.model import Scenario
 console = Console()
 _DETACH_READY_TIMEOUT_S = 600.0
 BACKEND_CHOICES = ("auto", "netem", "userspace")
-
-
-def _stop_on_signals(stop: threading.Event) -> None:
-    """Ctrl-C and SIGTERM (from `testbed down`) end the run at a safe point, which then
-    removes what it made; raising inside a netlink call would leave sockets unusable."""
-
-    def handler(signum: int, _: Any) -> None:
-        console.print(f"up: {signal.Signals(signum).name}: stopping")
-        stop.set()
-
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, handler)
 
 
 def _tick_line(record: TickRecord, total: int) -> str:
@@ -52,7 +39,11 @@ def _run_foreground(scenario: Scenario, backend: str | None, overrides: list[str
     emulation = Emulation(
         scenario, backend, progress=lambda line: console.print(f"up: {line}"), overrides=overrides
     )
-    _stop_on_signals(emulation.stop)
+    with stop_on_signals(emulation.stop, lambda name: console.print(f"up: {name}: stopping")):
+        _follow(emulation, scenario)
+
+
+def _follow(emulation: Emulation, scenario: Scenario) -> None:
     try:
         emulation.start()
         backend_name = emulation.backend.name if emulation.backend else "?"

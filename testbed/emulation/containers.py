@@ -40,6 +40,11 @@ class ContainerSpec:
     command: tuple[str, ...]
     gpu: bool = False
     labels: dict[str, str] = field(default_factory=dict)
+    records_dir: str | None = None
+    """A host folder the node writes its invocation records into (RECORDS_MOUNT inside)."""
+
+
+RECORDS_MOUNT = "/results/records"
 
 
 def docker_client() -> docker.DockerClient:
@@ -94,6 +99,7 @@ def start_container(
             environment={"TESTBED_NODE": spec.hostname, "TESTBED_ADDRESS": spec.emulated_address},
             device_requests=device_requests,
             cap_add=["NET_ADMIN"],
+            volumes={spec.records_dir: {"bind": RECORDS_MOUNT}} if spec.records_dir else None,
         )
     except APIError as error:
         raise SetupError(f"start container {spec.name}", error.explanation or str(error)) from None

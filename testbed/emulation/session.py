@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import docker
@@ -41,7 +42,7 @@ from testbed.platform.deployment import (
 from testbed.platform.info.server import INFO_PORT, InfoServer
 from testbed.platform.topology_push import TopologyPusher
 from testbed.scenario.model import GpuNeed, Scenario
-from testbed.topology.engine import TopologyEngine
+from testbed.topology.engine import Snapshot, TopologyEngine
 from testbed.topology.nodes import EmulatedNode
 from testbed.topology.paths import PathMatrix
 
@@ -76,7 +77,7 @@ class NodeHandle:
 
 @dataclass(frozen=True)
 class TickRecord:
-    """What one tick did and how long each part took."""
+    """What one tick did, how long each part took and when its paths were in force."""
 
     index: int
     sim_time: datetime
@@ -84,6 +85,11 @@ class TickRecord:
     apply_ms: float
     pairs: int
     overrun_ms: float
+    applied_unix: float
+
+
+TickObserver = Callable[[TickRecord, Snapshot, PathMatrix], None]
+"""Called after every applied tick (the epoch's included), on the tick loop's thread."""
 
 
 @dataclass
@@ -133,7 +139,8 @@ class Emulation:
     """Bring up with `start()`, keep in step with `run()`, remove with `close()`.
 
     Every node's main process is its platform agent (with its Redis); `agents=False` starts
-    bare nodes, for measuring the network alone.
+    bare nodes, for measuring the network alone. With `records_dir` every agent appends its
+    invocation records to `<records_dir>/<node>.jsonl` on the host as they happen.
 
     Setting `stop` (from a signal handler, say) ends `run()` at once and `start()` at the
     next step boundary, never inside a netlink or Docker call, so `close()` always works.
@@ -146,8 +153,11 @@ class Emulation:
         progress: Callable[[str], None] = lambda _: None,
         agents: bool = True,
         overrides: Sequence[str] = (),
+        records_dir: Path | None = None,
     ) -> None:
         self.scenario = scenario
+        self.records_dir = records_dir
+        self.observers: list[TickObserver] = []
         self.overrides = list(overrides)
         self.agents = agents
         self.backend_name = backend
@@ -285,6 +295,8 @@ class Emulation:
             "--port", str(AGENT_PORT), "--redis-port", str(REDIS_PORT),
             "--functions-dir", FUNCTIONS_DIR_IN_NODE,
             "--state-policy", platform.state, "--runtime", platform.runtime, *peers,
+            *(("--records-file", f"{containers.RECORDS_MOUNT}/{node.name}.jsonl")
+              if self.records_dir else ()),
         )  # fmt: skip
 
     def _start_containers(self, image: str) -> list[NodeHandle]:
@@ -305,6 +317,7 @@ class Emulation:
                 gpu=gpu_host and node.spec.gpu is not GpuNeed.none,
                 labels={f"{containers.LABEL}.kind": node.kind.value, **node.spec.labels},
                 command=self._agent_command(node) if self.agents else ("sleep", "infinity"),
+                records_dir=str(self.records_dir) if self.records_dir else None,
             )
             container = containers.start_container(client, spec, hosts, self.run_id)
             return NodeHandle(
@@ -318,8 +331,11 @@ class Emulation:
         with ThreadPoolExecutor(_START_WORKERS) as pool:
             return list(pool.map(start, range(len(self.engine.nodes))))
 
-    def apply_tick(self, index: int, moment: datetime) -> TickRecord:
-        """Compute the paths at `moment`, apply what changed, pause boxed-out satellites."""
+    def apply_tick(
+        self, index: int, moment: datetime, late_after: float | None = None
+    ) -> TickRecord:
+        """Compute the paths at `moment`, apply what changed, pause boxed-out satellites;
+        finishing after `late_after` (monotonic seconds) is an overrun."""
         assert self.backend is not None
         started = time.perf_counter()
         with self._engine_lock:
@@ -334,15 +350,19 @@ class Emulation:
         self._follow_activity(snapshot.active)
         if self.pusher is not None:
             self.pusher.offer(matrix)
+        late_ms = 0.0 if late_after is None else (time.monotonic() - late_after) * 1e3
         record = TickRecord(
             index=index,
             sim_time=moment,
             compute_ms=(computed - started) * 1e3,
             apply_ms=(time.perf_counter() - computed) * 1e3,
             pairs=len(pairs),
-            overrun_ms=0.0,
+            overrun_ms=max(0.0, late_ms),
+            applied_unix=time.time(),
         )
         self.stats.records.append(record)
+        for observer in self.observers:
+            observer(record, snapshot, matrix)
         return record
 
     def _follow_activity(self, active: np.ndarray) -> None:
@@ -365,11 +385,7 @@ class Emulation:
             deadline = origin + index * tick_wall_s
             if self.stop.wait(max(0.0, deadline - time.monotonic())):
                 return
-            record = self.apply_tick(index, times[index])
-            overrun_ms = (time.monotonic() - (deadline + tick_wall_s)) * 1e3
-            if overrun_ms > 0:
-                record = TickRecord(**{**record.__dict__, "overrun_ms": overrun_ms})
-                self.stats.records[-1] = record
+            record = self.apply_tick(index, times[index], late_after=deadline + tick_wall_s)
             self.write_status()
             on_tick(record)
 

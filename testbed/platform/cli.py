@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,18 +16,15 @@ from testbed.emulation import runstate
 from testbed.errors import UserError
 from testbed.orbit.timebase import parse_instant
 from testbed.platform.deployment import (
+    FUNCTIONS_ROOT,
     agent_urls,
     deploy,
-    place_workflow,
-    scheduler_nodes,
+    place_on_engine,
 )
 from testbed.platform.scheduler import SCHEDULER_NAMES
 from testbed.scenario.loader import load_scenario
 from testbed.topology.engine import TopologyEngine
 from testbed.workload.loader import load_workflow
-
-FUNCTIONS_ROOT = Path(__file__).resolve().parents[2] / "functions"
-_PREDICTION_HORIZON_S = 10.0
 
 
 def _running() -> tuple[dict[str, Any], dict[str, Any]]:
@@ -67,11 +64,9 @@ def deploy_command(
     urls = agent_urls(status["nodes"])
     with TopologyEngine(scenario) as engine:
         now = engine.paths(parse_instant(status["sim_time"]))
-        later = engine.paths(now.time + timedelta(seconds=_PREDICTION_HORIZON_S))
-        placements = place_workflow(
-            loaded, scheduler_nodes(engine, now), now, [later],
-            scheduler or scenario.platform.scheduler, instance_prefix=name,
-        )  # fmt: skip
+        placements = place_on_engine(
+            loaded, engine, now, scheduler or scenario.platform.scheduler, instance_prefix=name
+        )
     deploy(loaded, placements, urls, FUNCTIONS_ROOT, now)
     if as_json:
         typer.echo(json.dumps([placed.__dict__ for placed in placements], indent=1))

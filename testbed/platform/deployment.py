@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import graphlib
 import math
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +40,11 @@ from testbed.workload.model import FunctionInstance, Workflow
 AGENT_PORT = 8080
 REDIS_PORT = 6379
 FUNCTIONS_DIR_IN_NODE = "/opt/testbed/functions"
+FUNCTIONS_ROOT = Path(__file__).resolve().parents[2] / "functions"
+"""The host's functions folder (the node image carries a copy at FUNCTIONS_DIR_IN_NODE)."""
 _DEFAULT_EXEC_S = 1.0
 _SATELLITE_START_C = 40.0
+PREDICTION_HORIZON_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,8 @@ class PlacedFunction:
     node: str
     instance: str
     reason: str
+    decision_ms: float
+    """How long the scheduler took to choose the node."""
 
 
 def scheduler_nodes(engine: TopologyEngine, matrix: PathMatrix) -> list[SchedulerNode]:
@@ -118,12 +125,28 @@ def place_workflow(
             for source in workflow.sources
             if source.target == name
         ]
+        started = time.perf_counter()
         answer = chooser.place(Request(_task(workflow.function(name)), tuple(inbound)))
+        decision_ms = (time.perf_counter() - started) * 1e3
         if isinstance(answer, NoPlacement):
             raise UserError(f"workflow {workflow.name}: cannot place {name}: {answer.reason}")
         instance = f"{instance_prefix or workflow.name}-{name}"
-        placed[name] = PlacedFunction(name, answer.node, instance, answer.reason)
+        placed[name] = PlacedFunction(name, answer.node, instance, answer.reason, decision_ms)
     return list(placed.values())
+
+
+def place_on_engine(
+    workflow: Workflow,
+    engine: TopologyEngine,
+    now: PathMatrix,
+    scheduler: str,
+    instance_prefix: str | None = None,
+) -> list[PlacedFunction]:
+    """Place with the paths of `now` and as predicted PREDICTION_HORIZON_S later (what the
+    SLO filters check at the end of a task's expected run)."""
+    later = engine.paths(now.time + timedelta(seconds=PREDICTION_HORIZON_S))
+    nodes = scheduler_nodes(engine, now)
+    return place_workflow(workflow, nodes, now, [later], scheduler, instance_prefix=instance_prefix)
 
 
 def agent_urls(nodes: Iterable[Mapping[str, Any]]) -> dict[str, str]:

@@ -11,7 +11,7 @@ import re
 from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -349,7 +349,16 @@ class ArrivalSpec(Model):
 
 
 class WorkloadSpec(Model):
-    workflows: list[ExistingFile] = Field(min_length=1)
+    """What `testbed run` drives: requests from `ingress` (a node) to the workflow's entry.
+
+    Every request is `request` (a JSON object) with its sequence number added as `id`; the
+    entry is the target of the workflow's http-ingress resource, else its first function.
+    `ingress` defaults to the first edge node.
+    """
+
+    workflow: ExistingFile
+    ingress: str | None = None
+    request: dict[str, Any] = {}
     arrival: ArrivalSpec = ArrivalSpec(model="single")
 
 

@@ -102,8 +102,8 @@ def summary_table(scenario: Scenario) -> Table:
         ),
     ]
     if scenario.workload is not None:
-        workflows = ", ".join(path.name for path in scenario.workload.workflows)
-        rows.append(("workload", f"{workflows}; arrival {scenario.workload.arrival.model}"))
+        workload = scenario.workload
+        rows.append(("workload", f"{workload.workflow.name}; arrival {workload.arrival.model}"))
     for name, value in rows:
         table.add_row(name, value)
     return table

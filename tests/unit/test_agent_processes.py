@@ -109,7 +109,12 @@ class Agent:
     port: int
     redis_port: int
     process: subprocess.Popen[bytes]
+    records_file: Path
     redis_pids: set[int] = field(default_factory=set)
+
+    def logged(self) -> list[dict[str, Any]]:
+        """The records the agent appended to its records file so far."""
+        return [json.loads(line) for line in self.records_file.read_text().splitlines()]
 
     @property
     def url(self) -> str:
@@ -174,10 +179,11 @@ def start_agent(
             sys.executable, "-m", "testbed.platform.agent", "--node", node,
             "--host", "127.0.0.1", "--port", str(port), "--redis-port", str(redis_port),
             "--functions-dir", str(functions_dir), "--runtime", "cpu",
+            "--records-file", str(logs / f"{node}.jsonl"),
         ]  # fmt: skip
         with (logs / f"{node}.log").open("wb") as log:
             process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
-        agent = Agent(node, port, redis_port, process)
+        agent = Agent(node, port, redis_port, process, logs / f"{node}.jsonl")
         agents.append(agent)
 
         def ready() -> bool | None:
@@ -235,6 +241,50 @@ def test_vector_mul_chain_runs_across_two_agents(pair: tuple[Agent, Agent]) -> N
     (cast,) = [r for r in body["records"] if (r["instance"], r["handler"]) == ("f2", "handle_cast")]
     assert cast["node"] == "n2" and cast["error"] is None
     assert (cast["mode"], cast["reason"]) == ("cpu", "runtime forced cpu")
+    # The client's round is one request, followed from its timer to the reply.
+    assert (cast["src"], cast["src_node"], cast["function"]) == ("f1", "n1", "vector_mul.py")
+    assert cast["sent_s"] <= cast["received_s"] <= cast["start_s"] < cast["end_s"]
+    assert cast["transfer_ms"] == pytest.approx((cast["received_s"] - cast["sent_s"]) * 1e3)
+    chain = [
+        r for r in n1.logged() + n2.logged()
+        if r["request_id"] == cast["request_id"] and r["handler"] == "handle_cast"
+    ]  # fmt: skip
+    assert sorted(r["instance"] for r in chain) == ["f1", "f2", "vc", "vc"]
+    assert cast in n2.logged(), "the records file holds what /records serves"
+
+
+def test_planned_requests_leave_the_ingress_and_are_traced(pair: tuple[Agent, Agent]) -> None:
+    n1, n2 = pair
+    worker = {"seed": "1", "is_client": "false", "input_size": "10"}
+    n2.deploy("sink", "vector_mul.py", init_payload=worker)
+    n1.deploy(
+        "entry", "vector_mul.py", init_payload=worker, outputs={"out": n2.instance_url("sink")}
+    )
+    now = time.time()
+    msg = codec.encode({"round": 0, "x": np.ones(10)})
+    plan = {
+        "workflow": "wf", "function": "entry", "target": n1.instance_url("entry"),
+        "requests": [{"id": f"r{i}", "at_s": now + 0.2 * i, "msg": msg} for i in range(3)],
+    }  # fmt: skip
+    assert _http("POST", f"{n2.url}/requests", plan) == (202, {"planned": 3})
+
+    def sink_records() -> list[dict[str, Any]] | None:
+        found = [r for r in n2.logged() if r["instance"] == "sink" and r["request_id"]]
+        return found if len(found) == 3 else None
+
+    sinks = _poll(sink_records, 10.0, "three requests through entry and sink")
+    sent = {r["request_id"]: r for r in n2.logged() if r["handler"] == "request"}
+    assert sorted(sent) == ["r0", "r1", "r2"]
+    for record in sent.values():
+        assert (record["instance"], record["node"], record["error"]) == ("ingress", "n2", None)
+    for index, record in enumerate(sorted(sent.values(), key=lambda r: r["request_id"])):
+        assert record["start_s"] == pytest.approx(now + 0.2 * index, abs=0.1), "sent on time"
+    entries = {r["request_id"]: r for r in n1.logged() if r["instance"] == "entry"}
+    for sink in sinks:
+        entry = entries[sink["request_id"]]
+        assert (entry["src"], entry["src_node"]) == ("ingress", "n2")
+        assert (sink["src"], sink["src_node"]) == ("entry", "n1")
+        assert sent[sink["request_id"]]["start_s"] <= entry["start_s"] <= sink["start_s"]
 
 
 def test_state_put_and_get_between_agents_are_remote(pair: tuple[Agent, Agent]) -> None:

@@ -132,8 +132,8 @@ def test_valid_scenario_loads_into_typed_objects(tmp_path: Path) -> None:
             {"lat_min": 1, "lat_max": 2, "lon_min": 0, "lon_max": 1},
             "nodes[2].select: give exactly one of ids, nearest_to (with count) or bbox",
         ),
-        ("workload", {"workflows": ["missing.yaml"]}, "workload.workflows[0]: file not found"),
-        ("workload", {"workflows": []}, "workload.workflows: needs at least 1 item"),
+        ("workload", {"workflow": "missing.yaml"}, "workload.workflow: file not found"),
+        ("workload", {}, "workload.workflow: required"),
     ],
 )
 def test_structural_mistakes_name_the_field(

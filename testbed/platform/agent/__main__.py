@@ -19,6 +19,7 @@ from aiohttp import web
 from testbed.platform.agent.app import make_app
 from testbed.platform.agent.metrics import AgentMetrics
 from testbed.platform.agent.node import Agent
+from testbed.platform.agent.records import RecordLog
 from testbed.platform.agent.redis_server import RedisServer
 from testbed.platform.agent.spec import TopologySpec
 from testbed.platform.agent.state_backend import StateBackend
@@ -49,6 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--peer", type=_peer, action="append", default=[], help="another node's Redis"
     )
+    parser.add_argument(
+        "--records-file", type=Path, default=None, help="append every record here (JSON lines)"
+    )
     return parser
 
 
@@ -67,8 +71,9 @@ async def serve(args: argparse.Namespace) -> None:
         started.push_async_callback(state.aclose)
         await state.update(TopologySpec(redis=dict(args.peer)))
         agent = Agent(
-            args.node, args.functions_dir, state, AgentMetrics(redis), detect_gpu(), args.runtime
-        )
+            args.node, args.functions_dir, state, AgentMetrics(redis), detect_gpu(),
+            args.runtime, RecordLog(args.records_file),
+        )  # fmt: skip
         started.push_async_callback(agent.close)
         runner = web.AppRunner(make_app(agent, redis))
         started.push_async_callback(runner.cleanup)

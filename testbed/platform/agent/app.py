@@ -8,11 +8,13 @@ POST   /instances               DeploySpec -> 201 {instance, class, evidence, re
 DELETE /instances/{id}          -> {record}
 POST   /instances/{id}/call     Message -> {reply, record}; 500 {error, record}
 POST   /instances/{id}/cast     Message -> 202 {accepted}; runs in the background
+POST   /requests                RequestPlan -> 202 {planned}; this node sends them as ingress
 """
 
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from aiohttp import web
@@ -21,8 +23,9 @@ from pydantic import BaseModel, ValidationError
 
 from testbed.platform.agent import codec
 from testbed.platform.agent.node import Agent, DeployError, InvocationError
+from testbed.platform.agent.records import Delivery
 from testbed.platform.agent.redis_server import RedisServer
-from testbed.platform.agent.spec import DeploySpec, Message, TopologySpec
+from testbed.platform.agent.spec import DeploySpec, Message, RequestPlan, TopologySpec
 
 AGENT = web.AppKey("agent", Agent)
 REDIS = web.AppKey("redis", RedisServer)
@@ -47,11 +50,15 @@ async def _body(request: web.Request, model: type[BaseModel]) -> Any:
         raise _bad_request(error) from error
 
 
-async def _message(request: web.Request) -> tuple[str, Any]:
-    """Sender and decoded value of a `Message` body (HTTP 400 if it does not decode)."""
+async def _message(request: web.Request) -> tuple[Delivery, Any]:
+    """How a `Message` body came (stamped on arrival) and its decoded value (HTTP 400 if it
+    does not decode)."""
     message: Message = await _body(request, Message)
+    delivery = Delivery(
+        message.rid, message.src, message.src_node, message.sent_s, time.time(), len(message.msg)
+    )
     try:
-        return message.src, codec.decode(message.msg)
+        return delivery, codec.decode(message.msg)
     except Exception as error:  # unpickling garbage can raise almost anything
         raise _bad_request(ValueError(f"msg is not a base64 pickle: {error}")) from error
 
@@ -119,12 +126,12 @@ async def remove(request: web.Request) -> web.Response:
 
 
 async def call(request: web.Request) -> web.Response:
-    src, msg = await _message(request)
+    delivery, msg = await _message(request)
     agent, instance_id = request.app[AGENT], request.match_info["id"]
     if instance_id not in agent.instances:
         return _error(404, f"no instance {instance_id}")
     try:
-        reply, record = await agent.call(instance_id, src, msg)
+        reply, record = await agent.call(instance_id, delivery, msg)
     except InvocationError as error:
         return _error(500, str(error), record=error.record.to_json())
     except RuntimeError as error:
@@ -133,12 +140,18 @@ async def call(request: web.Request) -> web.Response:
 
 
 async def cast(request: web.Request) -> web.Response:
-    src, msg = await _message(request)
+    delivery, msg = await _message(request)
     agent, instance_id = request.app[AGENT], request.match_info["id"]
     if instance_id not in agent.instances:
         return _error(404, f"no instance {instance_id}")
-    agent.cast(instance_id, src, msg)
+    agent.cast(instance_id, delivery, msg)
     return web.json_response({"accepted": True}, status=202)
+
+
+async def plan_requests(request: web.Request) -> web.Response:
+    plan: RequestPlan = await _body(request, RequestPlan)
+    request.app[AGENT].plan_requests(plan)
+    return web.json_response({"planned": len(plan.requests)}, status=202)
 
 
 def make_app(agent: Agent, redis: RedisServer) -> web.Application:
@@ -154,4 +167,5 @@ def make_app(agent: Agent, redis: RedisServer) -> web.Application:
     app.router.add_delete("/instances/{id}", remove)
     app.router.add_post("/instances/{id}/call", call)
     app.router.add_post("/instances/{id}/cast", cast)
+    app.router.add_post("/requests", plan_requests)
     return app

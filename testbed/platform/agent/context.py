@@ -17,6 +17,7 @@ from testbed.platform.agent import codec
 from testbed.platform.agent.instance import Instance
 from testbed.platform.state import StateStore
 from testbed.platform.state.store import AccessRecord
+from testbed.workload.function_api import SELF
 
 LOG = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -30,9 +31,13 @@ class Messenger(Protocol):
 
     loop: asyncio.AbstractEventLoop
 
-    def send_cast(self, source: Instance, output: str, msg: str, delay_s: float) -> None: ...
+    def new_request_id(self, source: Instance) -> str: ...
 
-    async def send_call(self, source: Instance, output: str, msg: str) -> Any: ...
+    def send_cast(
+        self, source: Instance, output: str, msg: str, delay_s: float, request_id: str
+    ) -> None: ...
+
+    async def send_call(self, source: Instance, output: str, msg: str, request_id: str) -> Any: ...
 
 
 def _wait(loop: asyncio.AbstractEventLoop, coroutine: Coroutine[Any, Any, T]) -> T:
@@ -68,15 +73,31 @@ class InstanceState:
 
 
 class AgentContext:
-    """`Context` of one invocation of `instance`; `mode` is the runtime's decision for it."""
+    """`Context` of one invocation of `instance`; `mode` is the runtime's decision for it.
+
+    Messages to other instances carry on the request being served (`request_id`); a cast
+    to the instance itself, or a message sent outside any request (from handle_init),
+    starts a new request, as a client's timer does.
+    """
 
     def __init__(
-        self, messenger: Messenger, instance: Instance, mode: str, state: InstanceState
+        self,
+        messenger: Messenger,
+        instance: Instance,
+        mode: str,
+        state: InstanceState,
+        request_id: str | None = None,
     ) -> None:
         self._messenger = messenger
         self._instance = instance
         self._mode = mode
         self._state = state
+        self._request_id = request_id
+
+    def _request_for(self, output: str) -> str:
+        if output == SELF or self._request_id is None:
+            return self._messenger.new_request_id(self._instance)
+        return self._request_id
 
     @property
     def self_id(self) -> str:
@@ -94,7 +115,8 @@ class AgentContext:
         self.delayed_cast(0.0, output, msg)
 
     def call(self, output: str, msg: Any) -> Any:
-        call = self._messenger.send_call(self._instance, output, codec.encode(msg))
+        request_id = self._request_for(output)
+        call = self._messenger.send_call(self._instance, output, codec.encode(msg), request_id)
         return _wait(self._messenger.loop, call)
 
     def delayed_cast(self, delay_ms: float, output: str, msg: Any) -> None:
@@ -102,7 +124,8 @@ class AgentContext:
         text = codec.encode(msg)
         loop = self._messenger.loop
         send = self._messenger.send_cast
-        loop.call_soon_threadsafe(send, self._instance, output, text, delay_ms / 1000)
+        request_id = self._request_for(output)
+        loop.call_soon_threadsafe(send, self._instance, output, text, delay_ms / 1000, request_id)
 
     def sync(self, state: Any) -> None:
         self._instance.saved_state = pickle.loads(pickle.dumps(state))

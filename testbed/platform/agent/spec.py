@@ -39,10 +39,33 @@ class DeploySpec(Body):
 
 
 class Message(Body):
-    """`POST /instances/{id}/call|cast`: a message from `src`, `msg` as `codec.encode`."""
+    """`POST /instances/{id}/call|cast`: a message from `src`, `msg` as `codec.encode`.
+
+    `rid` is the request the message belongs to, `src_node` and `sent_s` (unix seconds)
+    where and when it left; agents fill them in, other senders may leave them out.
+    """
 
     src: str
     msg: str
+    rid: str | None = None
+    src_node: str | None = None
+    sent_s: float | None = None
+
+
+class PlannedRequest(Body):
+    id: str
+    at_s: float
+    msg: str
+
+
+class RequestPlan(Body):
+    """`POST /requests`: requests this node sends to `target` (an instance URL) at unix
+    times `at_s`, as the workflow's ingress; each leaves a `request` record."""
+
+    workflow: str
+    function: str
+    target: str
+    requests: list[PlannedRequest]
 
 
 class LinkSpec(Body):

@@ -19,7 +19,8 @@ from testbed.platform.state.policy import Placement, StatePolicy, StateRequest
 
 @dataclass(frozen=True)
 class AccessRecord:
-    """One Redis access: where, how many bytes, how long; `hit` is None for writes."""
+    """One Redis access: where, how many bytes, how long; `hit` is None for writes,
+    `decision_ms` (puts only) is how long the policy took to choose the node."""
 
     key: str
     node: str
@@ -28,6 +29,7 @@ class AccessRecord:
     size_bytes: int
     seconds: float
     hit: bool | None
+    decision_ms: float | None = None
 
 
 def state_key(chain_id: str, node: str, task: str) -> str:
@@ -59,11 +61,11 @@ class StateStore:
         self, chain_id: str, task: str, data: bytes, destination: str, max_latency_ms: float
     ) -> Placement:
         """Store one state on the node the policy chooses; that node is in the key."""
-        placement = self._place(destination, len(data), max_latency_ms)
+        placement, decision_ms = self._place(destination, len(data), max_latency_ms)
         key = state_key(chain_id, placement.node, task)
         started = time.perf_counter()
         await self.clients[placement.node].set(key, data)
-        self._record(key, placement.node, "put", len(data), started, None)
+        self._record(key, placement.node, "put", len(data), started, None, decision_ms)
         return placement
 
     async def get(self, chain_id: str, task: str, holder: str) -> bytes | None:
@@ -86,11 +88,11 @@ class StateStore:
     ) -> Placement:
         """Store a chain's states (task -> bytes) together in one hash with one HSET."""
         size_bytes = sum(len(data) for data in states.values())
-        placement = self._place(destination, size_bytes, max_latency_ms)
+        placement, decision_ms = self._place(destination, size_bytes, max_latency_ms)
         key = fused_key(chain_id, placement.node)
         started = time.perf_counter()
         await self.clients[placement.node].hset(key, mapping=dict(states))
-        self._record(key, placement.node, "put", size_bytes, started, None)
+        self._record(key, placement.node, "put", size_bytes, started, None, decision_ms)
         return placement
 
     async def get_fused(self, chain_id: str, holder: str) -> dict[str, bytes]:
@@ -105,9 +107,14 @@ class StateStore:
                 return {task.decode(): data for task, data in fields.items()}
         return {}
 
-    def _place(self, destination: str, size_bytes: int, max_latency_ms: float) -> Placement:
+    def _place(
+        self, destination: str, size_bytes: int, max_latency_ms: float
+    ) -> tuple[Placement, float]:
+        """The policy's placement and how long it took to decide (ms)."""
         request = StateRequest(self.local, destination, size_bytes, max_latency_ms)
-        return self.policy.place(self.graph, request)
+        started = time.perf_counter()
+        placement = self.policy.place(self.graph, request)
+        return placement, (time.perf_counter() - started) * 1e3
 
     def _lookup_order(self, holder: str) -> tuple[str, ...]:
         return (self.local,) if holder == self.local else (self.local, holder)
@@ -120,7 +127,10 @@ class StateStore:
         size_bytes: int,
         started: float,
         hit: bool | None,
+        decision_ms: float | None = None,
     ) -> None:
         locality: Literal["local", "remote"] = "local" if node == self.local else "remote"
         seconds = time.perf_counter() - started
-        self.records.append(AccessRecord(key, node, locality, operation, size_bytes, seconds, hit))
+        self.records.append(
+            AccessRecord(key, node, locality, operation, size_bytes, seconds, hit, decision_ms)
+        )

@@ -1,0 +1,1 @@
+"""`testbed run`: one scenario end to end (network, platform, workload, results, report)."""

@@ -1,0 +1,285 @@
+"""`testbed run`: bring up, deploy, drive, collect, report, tear down; one scenario end to end.
+
+The results directory is written as the run goes (agents append their records to files
+on the host, the controller appends ticks, link changes, positions and resource samples),
+so Ctrl-C still reports and a SIGKILL loses nothing completed: `testbed down` removes what
+the run left and `testbed report DIR` analyses what it wrote.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+from rich.console import Console
+
+from testbed.emulation.session import Emulation, Interrupted
+from testbed.emulation.signals import stop_on_signals
+from testbed.errors import UserError
+from testbed.orbit.timebase import format_instant
+from testbed.platform.deployment import FUNCTIONS_ROOT, deploy, instance_url, place_on_engine
+from testbed.results import layout
+from testbed.results.analyse import build_report
+from testbed.results.requests import RunFacts
+from testbed.run import plan
+from testbed.run.live import LiveView, RecordTail, live_figures
+from testbed.run.metrics import ControllerMetrics
+from testbed.run.provenance import code_version, host_facts
+from testbed.run.recorder import TickRecorder
+from testbed.run.resources import ResourceSampler
+from testbed.scenario.loader import load_scenario, read_yaml, scenario_sha256
+from testbed.scenario.model import Scenario
+from testbed.scenario.overrides import apply_overrides
+from testbed.workload.arrivals import arrival_offsets_s
+from testbed.workload.loader import load_workflow
+from testbed.workload.model import Workflow
+
+DRAIN_S = 30.0
+"""After the last request is sent, how long the run waits for the ones still in flight."""
+LEAD_S = 1.0
+"""Between handing the plan to the ingress and its first request."""
+REFRESH_S = 0.5
+DEFAULT_METRICS_PORT = 9464
+
+
+def default_results_dir(scenario: Scenario) -> Path:
+    return Path("results") / f"{scenario.name}-{datetime.now():%Y%m%d-%H%M%S}"
+
+
+class Run:
+    """One run's state; `execute()` does it all and returns the results directory."""
+
+    def __init__(
+        self,
+        scenario_file: Path,
+        overrides: Sequence[str],
+        out_dir: Path | None,
+        duration_s: float | None,
+        console: Console,
+        metrics_port: int | None,
+        backend: str | None,
+    ) -> None:
+        probe = load_scenario(scenario_file, overrides)
+        if probe.workload is None:
+            raise UserError(
+                f"{scenario_file}: workload: `testbed run` needs a workload section "
+                "(workflow, ingress, request, arrival)"
+            )
+        self.duration_s = duration_s or probe.time.duration_s
+        if probe.workload.arrival.warmup_s >= self.duration_s:
+            raise UserError(
+                f"workload.arrival.warmup: {probe.workload.arrival.warmup_s:g} s leaves nothing "
+                f"to measure in a {self.duration_s:g} s run"
+            )
+        # The network keeps following the orbits while the last requests drain.
+        self.overrides = [*overrides, f"time.duration={self.duration_s + DRAIN_S + 5}s"]
+        self.scenario = load_scenario(scenario_file, self.overrides)
+        self.scenario_file = scenario_file
+        self.workload = probe.workload
+        self.workflow: Workflow = load_workflow(self.workload.workflow)
+        self.entry = plan.entry_function(self.workflow)
+        self.console = console
+        self.metrics_port = metrics_port
+        self.run_dir = out_dir or default_results_dir(self.scenario)
+        if (self.run_dir / layout.RUN).exists():
+            raise UserError(f"--out: {self.run_dir} already holds a run; choose another folder")
+        self.emulation = Emulation(
+            self.scenario, backend, progress=lambda line: console.print(f"run: {line}"),
+            overrides=self.overrides, records_dir=(self.run_dir / layout.RECORDS_DIR).resolve(),
+        )  # fmt: skip
+        self.ingress = plan.ingress_node(self.workload, self.emulation.engine.nodes)
+        self.offsets_s = arrival_offsets_s(self.workload.arrival, self.duration_s)
+        self.metrics = ControllerMetrics()
+        self.document: dict[str, Any] = {}
+
+    # -- files
+
+    def _write_run(self, **changes: Any) -> None:
+        self.document.update(changes)
+        layout.write_json(self.run_dir / layout.RUN, self.document)
+
+    def _start_files(self) -> None:
+        (self.run_dir / layout.RECORDS_DIR).mkdir(parents=True, exist_ok=True)
+        as_run = apply_overrides(read_yaml(self.scenario_file), self.overrides)
+        (self.run_dir / layout.SCENARIO).write_text(yaml.safe_dump(as_run, sort_keys=False))
+        arrival = self.workload.arrival
+        self._write_run(
+            scenario=self.scenario.name,
+            scenario_file=str(self.scenario_file),
+            scenario_sha256=scenario_sha256(self.scenario),
+            code_version=code_version(),
+            backend=None,
+            host=host_facts(),
+            overrides=self.overrides,
+            platform=self.scenario.platform.model_dump(),
+            workflow=self.workflow.name,
+            workflow_file=str(self.workload.workflow),
+            ingress=self.ingress,
+            entry=self.entry,
+            arrival={
+                "model": arrival.model,
+                "rate_per_s": arrival.rate_per_s,
+                "seed": arrival.seed,
+                "warmup_s": arrival.warmup_s,
+                "requests": len(self.offsets_s),
+            },
+            sinks=plan.sink_functions(self.workflow),
+            edges=plan.workflow_edges(self.workflow),
+            entry_slo_ms=plan.entry_slo_ms(self.workflow, self.entry),
+            deadline_ms=self.workflow.deadline_ms,
+            duration_s=self.duration_s,
+            started_unix=None,
+            warmup_end_unix=None,
+            ended_unix=None,
+            status="starting",
+        )
+
+    def _write_nodes(self) -> None:
+        sites = {station.name: station for station in self.scenario.ground_stations}
+        nodes = []
+        for handle in self.emulation.nodes:
+            site = sites.get(handle.node.spec.site or "")
+            nodes.append(
+                {
+                    **handle.record(),
+                    "lat_deg": site.lat if site and handle.node.satellite_id is None else None,
+                    "lon_deg": site.lon if site and handle.node.satellite_id is None else None,
+                }
+            )
+        layout.write_json(self.run_dir / layout.NODES, nodes)
+
+    # -- the run
+
+    def _say_stopping(self, signal_name: str) -> None:
+        self.console.print(f"run: {signal_name}: stopping, then reporting")
+
+    def execute(self) -> Path:
+        self._start_files()
+        self.console.print(f"run: results in {self.run_dir}")
+        recorder = TickRecorder(
+            self.run_dir, self.emulation.engine.nodes, self.emulation.engine.sites.ecef_km
+        )
+        self.emulation.observers += [recorder, self.metrics.observe_tick]
+        sampler: ResourceSampler | None = None
+        ticking: threading.Thread | None = None
+        status = "interrupted"
+        with stop_on_signals(self.emulation.stop, self._say_stopping):
+            try:
+                self.emulation.start()
+                self._write_run(
+                    backend=self.emulation.backend.name if self.emulation.backend else None
+                )
+                self._write_nodes()
+                self._deploy()
+                if self.metrics_port:
+                    self.metrics.serve(self.metrics_port)
+                    self.console.print(
+                        f"run: metrics on http://127.0.0.1:{self.metrics_port}/metrics"
+                    )
+                sampler = ResourceSampler(
+                    self.run_dir, [(h.node.name, h.container) for h in self.emulation.nodes]
+                ).start()
+                ticking = threading.Thread(target=self.emulation.run, name="ticks", daemon=True)
+                ticking.start()
+                self._drive(recorder)
+                status = "interrupted" if self.emulation.stop.is_set() else "completed"
+            except Interrupted as step:
+                self.console.print(f"run: interrupted before: {step}")
+            finally:
+                self.emulation.stop.set()
+                if ticking is not None:
+                    ticking.join(timeout=30)
+                if sampler is not None:
+                    sampler.stop()
+                recorder.close()
+                self.metrics.stop()
+                self._write_run(ended_unix=time.time(), status=status)
+                self.emulation.close()
+                self.console.print("run: removed every container, interface and rule of this run")
+        return self.run_dir
+
+    def _deploy(self) -> None:
+        now = self.emulation.current_paths()
+        placements = place_on_engine(
+            self.workflow, self.emulation.engine, now, self.scenario.platform.scheduler
+        )
+        layout.write_json(
+            self.run_dir / layout.PLACEMENTS, [placed.__dict__ for placed in placements]
+        )
+        for placed in placements:
+            self.console.print(f"run: {placed.function} -> {placed.node} ({placed.reason})")
+        deploy(self.workflow, placements, self.emulation.agent_urls, FUNCTIONS_ROOT, now)
+        entry_url = instance_url(next(p for p in placements if p.function == self.entry))
+        start_unix = time.time() + LEAD_S
+        body = {
+            "workflow": self.workflow.name,
+            "function": self.entry,
+            "target": entry_url,
+            "requests": plan.planned_requests(self.workload.request, self.offsets_s, start_unix),
+        }
+        answer = httpx.post(
+            f"{self.emulation.agent_urls[self.ingress]}/requests", json=body, timeout=60
+        )
+        if answer.status_code != 202:
+            raise RuntimeError(f"ingress {self.ingress}: {answer.status_code} {answer.text[:300]}")
+        self._write_run(
+            started_unix=start_unix,
+            warmup_end_unix=start_unix + self.workload.arrival.warmup_s,
+            status="running",
+        )
+
+    def _drive(self, recorder: TickRecorder) -> None:
+        """Follow the run until the requests are sent and drained (or stop is set)."""
+        facts = RunFacts.from_run(self.document)
+        tail = RecordTail(self.run_dir)
+        counted: set[str] = set()
+        start_unix = self.document["started_unix"]
+        planned = len(self.offsets_s)
+        title = f"{self.scenario.name}: {self.workflow.name} from {self.ingress}"
+        with LiveView(self.console, title, self.duration_s) as view:
+            while not self.emulation.stop.wait(REFRESH_S):
+                tail.read()
+                figures, rows = live_figures(tail.records, facts)
+                finished = [
+                    r for r in rows if r["status"] != "lost" and r["request_id"] not in counted
+                ]
+                counted.update(r["request_id"] for r in finished)
+                self.metrics.observe_requests(finished)
+                elapsed_s = max(0.0, time.time() - start_unix)
+                last = recorder.last
+                tick = "-" if last is None else (
+                    f"#{last.index}: {last.pairs} pairs, apply {last.apply_ms:.2f} ms, "
+                    f"compute {last.compute_ms:.1f} ms"
+                )  # fmt: skip
+                sim_time = format_instant(last.sim_time) if last else "-"
+                sending = elapsed_s < self.duration_s
+                view.update(
+                    elapsed_s, "sending" if sending else "draining", sim_time, tick, figures
+                )
+                all_done = figures.sent >= planned and figures.pending == 0
+                if not sending and (all_done or elapsed_s > self.duration_s + DRAIN_S):
+                    return
+
+
+def run_scenario(
+    scenario_file: Path,
+    overrides: Sequence[str],
+    out_dir: Path | None = None,
+    duration_s: float | None = None,
+    live: bool = True,
+    metrics_port: int | None = DEFAULT_METRICS_PORT,
+    backend: str | None = None,
+) -> Path:
+    """Run the scenario end to end; returns the results directory (with summary.json and
+    report.html). `live` False prints progress lines instead of the live panel."""
+    console = Console() if live else Console(force_terminal=False)
+    run = Run(scenario_file, overrides, out_dir, duration_s, console, metrics_port, backend)
+    run_dir = run.execute()
+    build_report(run_dir)
+    return run_dir
