@@ -277,8 +277,8 @@ def run_scenario(
     backend: str | None = None,
 ) -> Path:
     """Run the scenario end to end; returns the results directory (with summary.json and
-    report.html). `live` False prints progress lines instead of the live panel."""
-    console = Console() if live else Console(force_terminal=False)
+    report.html). `live` False keeps stdout for the caller: progress lines go to stderr."""
+    console = Console() if live else Console(stderr=True, force_terminal=False)
     run = Run(scenario_file, overrides, out_dir, duration_s, console, metrics_port, backend)
     run_dir = run.execute()
     build_report(run_dir)

@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from host_state import assert_clean, host_snapshot
 from testbed_cli import run_cli as cli
 
-from testbed.emulation.runstate import CONTROLLER_FILE
 from testbed.orbit.timebase import parse_instant
 from testbed.scenario.loader import load_scenario
 from testbed.topology.engine import TopologyEngine
@@ -33,37 +32,6 @@ pytestmark = pytest.mark.system
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "topologies/demo.yaml"
 FIDELITY = Path(__file__).parent / "scenarios/fidelity.yaml"
-
-
-def host_snapshot() -> dict[str, object]:
-    """What the testbed could leave on the host (its own label/prefix only, plus iptables)."""
-
-    def lines(*command: str) -> list[str]:
-        return subprocess.run(command, capture_output=True, text=True, check=False).stdout.split(
-            "\n"
-        )
-
-    iptables = [line for line in lines("iptables-save") if line and not line.startswith(("#", ":"))]
-    return {
-        "containers": lines("docker", "ps", "-aq", "--filter", "label=org.leotrek.testbed"),
-        "networks": lines("docker", "network", "ls", "-q", "--filter", "label=org.leotrek.testbed"),
-        "fabric": [n for n in lines("ip", "netns", "list") if n.startswith("leotrek-fab")],
-        "links": [x for x in lines("ip", "-o", "link") if re.search(r"\b(lt\d+|emu0)[@:]", x)],
-        "iptables": iptables,
-        "controller": CONTROLLER_FILE.exists(),
-    }
-
-
-@pytest.fixture
-def clean_host(docker_client: object) -> Iterator[dict[str, object]]:
-    cli("down")
-    before = host_snapshot()
-    yield before
-    cli("down")
-
-
-def assert_clean(before: dict[str, object]) -> None:
-    assert host_snapshot() == before
 
 
 def test_up_detached_exec_status_and_down(clean_host: dict[str, object]) -> None:
