@@ -1,6 +1,7 @@
-"""State relay, producer: every `interval` ms, store `size` bytes as workflow state and tell
-the consumer the key. Where the bytes go is the state policy's choice (Databelt: toward the
-consumer's node when it fits the edge's SLO, else kept here)."""
+"""State relay, producer: store `size` bytes as workflow state and tell the consumer the key,
+every `interval` ms (0: only when a request arrives, with its `id` and optional `size`).
+Where the bytes go is the state policy's choice (Databelt: toward the consumer's node when
+it fits the edge's SLO, else kept here)."""
 
 from __future__ import annotations
 
@@ -15,14 +16,22 @@ def handle_init(ctx: Any, payload: dict[str, str], saved_state: Any) -> None:
         interval_ms=float(payload.get("interval", "500")),
         round=saved_state or 0,
     )
-    ctx.delayed_cast(0, "self", "tick")
+    if settings["interval_ms"] > 0:
+        ctx.delayed_cast(0, "self", "tick")
+
+
+def store(ctx: Any, key: str, round_: int, size: int) -> None:
+    """Put `size` bytes (each the round modulo 256) as state `key`; tell the consumer."""
+    ctx.state.put(key, bytes([round_ % 256]) * size)
+    ctx.cast("out", {"key": key, "round": round_})
 
 
 def handle_cast(ctx: Any, src: str, msg: Any) -> None:
+    if src != ctx.self_id:  # a request from the workload driver
+        store(ctx, f"request-{msg['id']}", msg["id"], int(msg.get("size", settings["size"])))
+        return
     round_ = settings["round"]
     settings["round"] += 1
     ctx.sync(settings["round"])
-    key = f"item-{round_}"
-    ctx.state.put(key, bytes([round_ % 256]) * settings["size"])
-    ctx.cast("out", {"key": key, "round": round_})
+    store(ctx, f"item-{round_}", round_, settings["size"])
     ctx.delayed_cast(settings["interval_ms"], "self", "tick")
