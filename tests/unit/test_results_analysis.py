@@ -1,0 +1,144 @@
+"""Following requests through invocation records: latency, path delay crossed, SLOs, status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from testbed.results.requests import RequestAnalysis, RunFacts
+from testbed.results.summary import summarise
+from testbed.results.timeline import DelayTimeline
+
+T0 = 1_000.0
+RUN = {
+    "sinks": ["detect"],
+    "edges": [{"source": "ingest", "target": "detect", "max_latency_ms": 30.0}],
+    "entry": "ingest",
+    "entry_slo_ms": None,
+    "deadline_ms": None,
+    "started_unix": T0,
+    "warmup_end_unix": T0 + 1.0,
+    "duration_s": 11.0,
+    "ended_unix": None,
+    "platform": {"scheduler": "hyperdrive", "state": "databelt", "runtime": "cpu"},
+}
+
+
+def _timeline() -> DelayTimeline:
+    """drone -> cloud 10 ms, cloud -> sat 20 ms until T0 + 5, then 5 ms."""
+    ticks = [{"tick": "0", "wall_unix": str(T0 - 1)}, {"tick": "1", "wall_unix": str(T0 + 5)}]
+    links = [
+        {"tick": "0", "src": "drone", "dst": "cloud", "delay_ms": "10", "reachable": "1"},
+        {"tick": "0", "src": "cloud", "dst": "sat", "delay_ms": "20", "reachable": "1"},
+        {"tick": "1", "src": "cloud", "dst": "sat", "delay_ms": "5", "reachable": "1"},
+    ]
+    return DelayTimeline.from_rows(ticks, links)
+
+
+def _record(function: str, node: str, src: str, src_node: str, sent: float, start: float,
+            end: float, rid: str = "r1", **extra: Any) -> dict[str, Any]:  # fmt: skip
+    return {
+        "instance": f"wf-{function}", "workflow": "wf", "function": function, "node": node,
+        "handler": "handle_cast", "request_id": rid, "src": src, "src_node": src_node,
+        "sent_s": sent, "received_s": start, "transfer_ms": (start - sent) * 1e3,
+        "payload_bytes": 10, "start_s": start, "end_s": end, "exec_ms": (end - start) * 1e3,
+        "mode": "cpu", "reason": "", "state_accesses": [], "error": None, **extra,
+    }  # fmt: skip
+
+
+def _request(sent: float, rid: str = "r1", error: str | None = None) -> dict[str, Any]:
+    return {
+        "instance": "ingress", "workflow": "wf", "function": "ingest", "node": "drone",
+        "handler": "request", "request_id": rid, "src": "ingress", "src_node": "drone",
+        "sent_s": sent, "received_s": None, "transfer_ms": None, "payload_bytes": 10,
+        "start_s": sent, "end_s": sent + 0.001, "exec_ms": 1.0, "mode": "-", "reason": "",
+        "state_accesses": [], "error": error,
+    }  # fmt: skip
+
+
+def _chain(sent: float, rid: str, hop_ms: float = 25.0) -> list[dict[str, Any]]:
+    """ingress (drone) -> ingest (cloud, 12 ms later) -> detect (sat, `hop_ms` later)."""
+    ingest_start = sent + 0.012
+    detect_sent = ingest_start + 0.004
+    return [
+        _request(sent, rid),
+        _record("ingest", "cloud", "ingress", "drone", sent, ingest_start, detect_sent, rid),
+        _record("detect", "sat", "wf-ingest", "cloud", detect_sent, detect_sent + hop_ms / 1e3,
+                detect_sent + hop_ms / 1e3 + 0.050, rid),
+    ]  # fmt: skip
+
+
+def _analysis(records: list[dict[str, Any]]) -> RequestAnalysis:
+    return RequestAnalysis(records, RunFacts.from_run(RUN), _timeline())
+
+
+def test_a_request_is_followed_from_the_ingress_to_its_sink() -> None:
+    (row,) = _analysis(_chain(T0 + 2, "r1")).request_rows()
+    assert row["status"] == "ok" and row["measured"]
+    assert row["nodes"] == "drone;cloud;sat" and row["hops"] == 2
+    assert row["path_delay_ms"] == pytest.approx(10 + 20)
+    assert row["latency_ms"] == pytest.approx(12 + 4 + 25 + 50)
+    assert row["latency_ms"] >= row["path_delay_ms"]
+    assert row["transfer_ms"] == pytest.approx(12 + 25) and row["slo_met"] is True
+
+
+def test_a_message_in_flight_across_a_tick_counts_the_smaller_delay() -> None:
+    records = _chain(T0 + 4.99, "r1")
+    (row,) = _analysis(records).request_rows()
+    assert row["path_delay_ms"] == pytest.approx(10 + 5), "the cloud -> sat hop spans tick 1"
+
+
+def test_slo_violations_failures_losses_and_warm_up() -> None:
+    slow = _chain(T0 + 2, "slow", hop_ms=40.0)
+    failed = _chain(T0 + 3, "failed")
+    failed[-1]["error"] = "ValueError: boom"
+    lost = _chain(T0 + 4, "lost")[:2]
+    early = _chain(T0 + 0.5, "early")
+    rows = {
+        row["request_id"]: row for row in _analysis(slow + failed + lost + early).request_rows()
+    }
+    assert rows["slow"]["status"] == "ok" and rows["slow"]["slo_met"] is False
+    assert rows["failed"]["status"] == "failed" and rows["failed"]["error"] == "ValueError: boom"
+    assert rows["lost"]["status"] == "lost" and rows["lost"]["latency_ms"] is None
+    assert rows["early"]["status"] == "ok" and not rows["early"]["measured"]
+    hop = next(
+        row for row in _analysis(slow).invocation_rows()
+        if row["function"] == "detect"
+    )  # fmt: skip
+    assert (hop["slo_ms"], hop["slo_met"], hop["path_delay_ms"]) == (30.0, False, 20.0)
+
+
+def test_a_self_started_request_has_no_ingress_and_ends_at_its_sink() -> None:
+    tick = _record("ingest", "cloud", "wf-ingest", "cloud", T0 + 2, T0 + 2, T0 + 2.01)
+    hop = _record("detect", "sat", "wf-ingest", "cloud", T0 + 2.01, T0 + 2.035, T0 + 2.04)
+    (row,) = _analysis([tick, hop]).request_rows()
+    assert row["status"] == "ok" and row["nodes"] == "cloud;sat"
+    assert row["latency_ms"] == pytest.approx(40.0)
+
+
+def test_summary_counts_measured_requests_and_local_state_reads() -> None:
+    reads = [
+        {"key": "k", "node": "sat", "locality": "local", "operation": "get", "size_bytes": 5,
+         "seconds": 0.001, "hit": True, "decision_ms": None},
+        {"key": "k", "node": "cloud", "locality": "remote", "operation": "get", "size_bytes": 5,
+         "seconds": 0.02, "hit": True, "decision_ms": None},
+        {"key": "k", "node": "sat", "locality": "local", "operation": "put", "size_bytes": 5,
+         "seconds": 0.001, "hit": None, "decision_ms": 0.25},
+    ]  # fmt: skip
+    records = _chain(T0 + 2, "a") + _chain(T0 + 3, "b", hop_ms=40.0) + _chain(T0 + 0.5, "w")
+    records[2]["state_accesses"] = reads
+    analysis = _analysis(records)
+    summary = summarise(
+        {**RUN, "backend": "userspace"}, analysis.request_rows(), analysis.invocation_rows(),
+        records, [{"decision_ms": 0.5}, {"decision_ms": 1.5}], [], [],
+    )  # fmt: skip
+    assert summary["requests"] == {
+        "sent": 3, "measured": 2, "completed": 2, "failed": 0, "lost": 0
+    }  # fmt: skip
+    assert summary["slo"] == {"checked": 2, "violated": 1, "violation_rate": 0.5}
+    assert summary["state"]["local_ratio"] == 0.5 and summary["state"]["accesses"] == 2
+    assert summary["decisions"]["scheduling_ms_mean"] == 1.0
+    assert summary["decisions"]["state_ms_mean"] == 0.25
+    assert summary["throughput_per_s"] == pytest.approx(2 / 10)
+    assert summary["run"]["scheduler"] == "hyperdrive"
