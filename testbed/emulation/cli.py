@@ -26,6 +26,13 @@ _DETACH_READY_TIMEOUT_S = 600.0
 BACKEND_CHOICES = ("auto", "netem", "userspace")
 
 
+def backend_choice(backend: str) -> str | None:
+    """The `--backend` value as the Emulation takes it (None: probe the kernel)."""
+    if backend not in BACKEND_CHOICES:
+        raise UserError(f"--backend: must be one of {', '.join(BACKEND_CHOICES)}, got {backend!r}")
+    return None if backend == "auto" else backend
+
+
 def _tick_line(record: TickRecord, total: int) -> str:
     overrun = f", overrun {record.overrun_ms:.0f} ms" if record.overrun_ms > 0 else ""
     return (
@@ -114,14 +121,13 @@ def up(
     ] = "auto",
 ) -> None:
     """Bring up the nodes and the emulated network and follow the orbits until the end."""
-    if backend not in BACKEND_CHOICES:
-        raise UserError(f"--backend: must be one of {', '.join(BACKEND_CHOICES)}, got {backend!r}")
+    chosen = backend_choice(backend)
     changes = [*(overrides or []), *([f"time.duration={duration}"] if duration else [])]
     loaded = load_scenario(scenario, changes)
     if detach:
         _run_detached(scenario, changes, backend)
         return
-    _run_foreground(loaded, None if backend == "auto" else backend, changes)
+    _run_foreground(loaded, chosen, changes)
 
 
 def _status_document() -> dict[str, Any] | None:

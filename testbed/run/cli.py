@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from testbed.emulation.cli import BACKEND_CHOICES
+from testbed.emulation.cli import backend_choice
 from testbed.errors import UserError
 from testbed.options import duration_option
 from testbed.results import layout
@@ -88,12 +88,11 @@ def run_command(
     requests from the ingress node, record everything, write the report, tear down."""
     from testbed.run.runner import run_scenario  # docker, pyroute2: only when running
 
-    if backend not in BACKEND_CHOICES:
-        raise UserError(f"--backend: must be one of {', '.join(BACKEND_CHOICES)}, got {backend!r}")
+    chosen = backend_choice(backend)
     duration_s = None if duration is None else duration_option("--duration", duration, 0.0)
     run_dir = run_scenario(
         scenario, overrides or [], out, duration_s, live=not as_json,
-        metrics_port=metrics_port or None, backend=None if backend == "auto" else backend,
+        metrics_port=metrics_port or None, backend=chosen,
     )  # fmt: skip
     _show(
         run_dir,
