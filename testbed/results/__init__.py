@@ -1,0 +1,1 @@
+"""Results of a run: the files it writes, their analysis and the report."""

@@ -1,0 +1,51 @@
+"""The files of a run's results directory (the contract between run, analysis and report).
+
+Raw files are written while the run goes, flushed line by line, so a run killed at any
+moment keeps what it completed; derived files are rebuilt from them by `testbed report`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+RUN = "run.json"
+SCENARIO = "scenario.yaml"
+PLACEMENTS = "placements.json"
+NODES = "nodes.json"
+TICKS = "ticks.csv"
+LINKS = "links.csv"
+POSITIONS = "positions.csv"
+RESOURCES = "resources.csv"
+RECORDS_DIR = "records"
+
+INVOCATIONS = "invocations.csv"
+REQUESTS = "requests.csv"
+SUMMARY = "summary.json"
+REPORT = "report.html"
+
+TICK_COLUMNS = ("tick", "sim_time", "wall_unix", "compute_ms", "apply_ms", "pairs", "overrun_ms")
+LINK_COLUMNS = ("tick", "src", "dst", "delay_ms", "bandwidth_mbps", "loss", "reachable")
+POSITION_COLUMNS = ("tick", "sim_time", "node", "lat_deg", "lon_deg", "altitude_km")
+RESOURCE_COLUMNS = ("wall_unix", "node", "cpu_cores", "memory_mb")
+
+
+def write_json(path: Path, document: Any) -> None:
+    """Replace a JSON file at once (write aside, rename), so a kill never leaves half of it."""
+    partial = path.with_suffix(path.suffix + ".partial")
+    partial.write_text(json.dumps(document, indent=1, default=str) + "\n")
+    partial.replace(path)
+
+
+def read_records(run_dir: Path) -> list[dict[str, Any]]:
+    """Every invocation record the agents appended, in no particular order; a line cut short
+    by a kill is skipped."""
+    records: list[dict[str, Any]] = []
+    for path in sorted((run_dir / RECORDS_DIR).glob("*.jsonl")):
+        for line in path.read_text().splitlines():
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return records

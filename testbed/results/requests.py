@@ -1,0 +1,194 @@
+"""Follow every request across the nodes' invocation records (pure).
+
+Agents stamp each message with its request id, sender, send and arrival time, so a
+request's records form a tree rooted at the ingress; the chain that ended last (the
+critical path) gives the request's latency and the emulated delays it crossed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from testbed.results.timeline import DelayTimeline
+
+INGRESS = "ingress"
+REQUEST_HANDLER = "request"
+DELIVERY_HANDLER = "deliver-cast"
+Record = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """What the analysis needs from run.json."""
+
+    sinks: frozenset[str]
+    slo_ms: Mapping[tuple[str, str], float]
+    """(source function or "ingress", target function) -> the edge's max latency."""
+    deadline_ms: float | None
+    warmup_end_unix: float
+
+    @classmethod
+    def from_run(cls, run: Mapping[str, Any]) -> RunFacts:
+        slo_ms = {
+            (edge["source"], edge["target"]): float(edge["max_latency_ms"])
+            for edge in run.get("edges", [])
+            if edge.get("max_latency_ms") is not None
+        }
+        if run.get("entry_slo_ms") is not None:
+            slo_ms[(INGRESS, run["entry"])] = float(run["entry_slo_ms"])
+        return cls(
+            frozenset(run.get("sinks", [])),
+            slo_ms,
+            run.get("deadline_ms"),
+            float(run.get("warmup_end_unix") or 0.0),
+        )
+
+
+def _handled(record: Record) -> bool:
+    """A handler ran for this record (not a request sent or a failed delivery)."""
+    return record["handler"] not in (REQUEST_HANDLER, DELIVERY_HANDLER)
+
+
+def _state_counts(record: Record) -> dict[str, Any]:
+    """Puts, and reads that found the state, split by where they were served."""
+    accesses = record.get("state_accesses") or []
+    reads = [a for a in accesses if a["operation"] == "get" and a["hit"]]
+    return {
+        "state_gets": len(reads),
+        "state_puts": sum(1 for a in accesses if a["operation"] == "put"),
+        "state_local": sum(1 for a in reads if a["locality"] == "local"),
+        "state_remote": sum(1 for a in reads if a["locality"] == "remote"),
+        "state_bytes": sum(a["size_bytes"] for a in accesses),
+        "state_ms": sum(a["seconds"] for a in accesses) * 1e3,
+    }
+
+
+class RequestAnalysis:
+    """Invocation and request rows of one run (`timeline` None: path delays unknown)."""
+
+    def __init__(
+        self, records: Iterable[Record], facts: RunFacts, timeline: DelayTimeline | None
+    ) -> None:
+        self.records = sorted(records, key=lambda r: r["start_s"])
+        self.facts = facts
+        self.timeline = timeline
+        self._function_of = {r["instance"]: r["function"] for r in self.records if _handled(r)}
+        self._function_of[INGRESS] = INGRESS
+
+    def hop_delay_ms(self, record: Record) -> float | None:
+        """The emulated one-way delay the message that started `record` crossed."""
+        if self.timeline is None or record.get("src_node") is None:
+            return None
+        if record.get("sent_s") is None or record.get("received_s") is None:
+            return None
+        return self.timeline.min_delay_ms(
+            record["src_node"], record["node"], record["sent_s"], record["received_s"]
+        )
+
+    def hop_slo_ms(self, record: Record) -> float | None:
+        source = self._function_of.get(record.get("src") or "")
+        return self.facts.slo_ms.get((source, record["function"])) if source else None
+
+    def invocation_rows(self) -> list[dict[str, Any]]:
+        rows = []
+        for record in self.records:
+            slo_ms = self.hop_slo_ms(record) if _handled(record) else None
+            transfer_ms = record.get("transfer_ms")
+            met = None if slo_ms is None or transfer_ms is None else transfer_ms <= slo_ms
+            rows.append(
+                {
+                    "request_id": record.get("request_id"),
+                    "instance": record["instance"],
+                    "function": record["function"],
+                    "node": record["node"],
+                    "handler": record["handler"],
+                    "src": record.get("src"),
+                    "src_node": record.get("src_node"),
+                    "sent_unix": record.get("sent_s"),
+                    "start_unix": record["start_s"],
+                    "end_unix": record["end_s"],
+                    "exec_ms": record["exec_ms"],
+                    "transfer_ms": transfer_ms,
+                    "path_delay_ms": self.hop_delay_ms(record) if _handled(record) else None,
+                    "slo_ms": slo_ms,
+                    "slo_met": met,
+                    "mode": record["mode"],
+                    **_state_counts(record),
+                    "error": record.get("error"),
+                }
+            )
+        return rows
+
+    def request_rows(self) -> list[dict[str, Any]]:
+        by_request: dict[str, list[Record]] = {}
+        for record in self.records:
+            if record.get("request_id"):
+                by_request.setdefault(record["request_id"], []).append(record)
+        rows = [self._request_row(rid, records) for rid, records in by_request.items()]
+        return sorted(rows, key=lambda row: row["sent_unix"])
+
+    def _request_row(self, request_id: str, records: Sequence[Record]) -> dict[str, Any]:
+        ingress = next((r for r in records if r["handler"] == REQUEST_HANDLER), None)
+        handled = [r for r in records if _handled(r)]
+        sent_unix = (
+            ingress["start_s"]
+            if ingress is not None
+            else min(r.get("sent_s") or r["start_s"] for r in records)
+        )
+        errors = [r["error"] for r in records if r.get("error")]
+        finished = {r["function"] for r in handled if r.get("error") is None}
+        complete = bool(handled) and self.facts.sinks <= finished
+        last = max(
+            (r for r in handled if r["function"] in self.facts.sinks or not self.facts.sinks),
+            key=lambda r: r["end_s"],
+            default=None,
+        )
+        chain = self._chain(last, records) if complete and last is not None else []
+        hops = [self.hop_delay_ms(r) for r in chain if _handled(r)]
+        latency_ms = (last["end_s"] - sent_unix) * 1e3 if chain and last is not None else None
+        slo_checks = [self._slo_met(r) for r in handled]
+        checked = [met for met in slo_checks if met is not None]
+        if latency_ms is not None and self.facts.deadline_ms is not None:
+            checked.append(latency_ms <= self.facts.deadline_ms)
+        return {
+            "request_id": request_id,
+            "sent_unix": sent_unix,
+            "end_unix": last["end_s"] if chain and last is not None else None,
+            "latency_ms": latency_ms,
+            "path_delay_ms": None if not hops or None in hops else sum(hops),  # type: ignore[arg-type]
+            "hops": len(hops),
+            "transfer_ms": sum(r.get("transfer_ms") or 0.0 for r in chain if _handled(r)),
+            "exec_ms": sum(r["exec_ms"] for r in chain if _handled(r)),
+            "nodes": ";".join(r["node"] for r in chain),
+            "slo_met": all(checked) if checked and not errors else (False if errors else None),
+            "status": "failed" if errors else ("ok" if chain else "lost"),
+            "measured": sent_unix >= self.facts.warmup_end_unix,
+            "error": errors[0] if errors else None,
+        }
+
+    def _slo_met(self, record: Record) -> bool | None:
+        slo_ms, transfer_ms = self.hop_slo_ms(record), record.get("transfer_ms")
+        return None if slo_ms is None or transfer_ms is None else transfer_ms <= slo_ms
+
+    @staticmethod
+    def _chain(last: Record, records: Sequence[Record]) -> list[Record]:
+        """From the ingress (or the record that started the request) to `last`: each
+        record's parent is the latest run of its sender that began before it sent."""
+        chain = [last]
+        seen = {id(last)}
+        current = last
+        while current.get("src") and current["handler"] != REQUEST_HANDLER:
+            sent_s = current.get("sent_s") or current["start_s"]
+            candidates = [
+                r for r in records
+                if r["instance"] == current["src"] and r["start_s"] <= sent_s and id(r) not in seen
+                and (r["handler"] == REQUEST_HANDLER or _handled(r))
+            ]  # fmt: skip
+            if not candidates:
+                break
+            current = max(candidates, key=lambda r: r["start_s"])
+            seen.add(id(current))
+            chain.append(current)
+        return chain[::-1]
