@@ -27,7 +27,7 @@ from testbed.emulation.addressing import node_address
 from testbed.emulation.fabric import Fabric
 from testbed.emulation.linkstate import link_state
 from testbed.emulation.shaping.backend import ShapingBackend
-from testbed.emulation.shaping.plan import LinkState, applied_state, changed_pairs
+from testbed.emulation.shaping.plan import LinkState, Pairs, applied_state, changed_pairs
 from testbed.emulation.shaping.selection import select_backend
 from testbed.emulation.teardown import remove_leftovers
 from testbed.errors import SetupError, UserError
@@ -88,8 +88,9 @@ class TickRecord:
     applied_unix: float
 
 
-TickObserver = Callable[[TickRecord, Snapshot, PathMatrix], None]
-"""Called after every applied tick (the epoch's included), on the tick loop's thread."""
+TickObserver = Callable[[TickRecord, Snapshot, LinkState, Pairs], None]
+"""Called after every applied tick (the epoch's included), on the tick loop's thread, with
+the state the shaper now holds and the pairs this tick changed in it."""
 
 
 @dataclass
@@ -362,7 +363,7 @@ class Emulation:
         )
         self.stats.records.append(record)
         for observer in self.observers:
-            observer(record, snapshot, matrix)
+            observer(record, snapshot, self._applied, pairs)
         return record
 
     def _follow_activity(self, active: np.ndarray) -> None:

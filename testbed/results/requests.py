@@ -11,11 +11,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from testbed.platform.agent.records import DELIVERY_HANDLER, INGRESS, REQUEST_HANDLER
 from testbed.results.timeline import DelayTimeline
 
-INGRESS = "ingress"
-REQUEST_HANDLER = "request"
-DELIVERY_HANDLER = "deliver-cast"
 Record = Mapping[str, Any]
 
 
@@ -94,9 +92,7 @@ class RequestAnalysis:
     def invocation_rows(self) -> list[dict[str, Any]]:
         rows = []
         for record in self.records:
-            slo_ms = self.hop_slo_ms(record) if _handled(record) else None
-            transfer_ms = record.get("transfer_ms")
-            met = None if slo_ms is None or transfer_ms is None else transfer_ms <= slo_ms
+            handled = _handled(record)
             rows.append(
                 {
                     "request_id": record.get("request_id"),
@@ -110,10 +106,10 @@ class RequestAnalysis:
                     "start_unix": record["start_s"],
                     "end_unix": record["end_s"],
                     "exec_ms": record["exec_ms"],
-                    "transfer_ms": transfer_ms,
-                    "path_delay_ms": self.hop_delay_ms(record) if _handled(record) else None,
-                    "slo_ms": slo_ms,
-                    "slo_met": met,
+                    "transfer_ms": record.get("transfer_ms"),
+                    "path_delay_ms": self.hop_delay_ms(record) if handled else None,
+                    "slo_ms": self.hop_slo_ms(record) if handled else None,
+                    "slo_met": self._slo_met(record) if handled else None,
                     "mode": record["mode"],
                     **_state_counts(record),
                     "error": record.get("error"),

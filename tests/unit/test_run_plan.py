@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -11,10 +10,8 @@ import pytest
 from testbed.errors import UserError
 from testbed.platform.agent import codec
 from testbed.run import plan
-from testbed.run.recorder import changed_links
 from testbed.scenario.loader import load_scenario
 from testbed.topology.engine import TopologyEngine
-from testbed.topology.paths import PathMatrix
 from testbed.workload.loader import load_workflow
 
 REPO = Path(__file__).resolve().parents[2]
@@ -57,20 +54,3 @@ def test_planned_requests_carry_their_number_and_send_time() -> None:
         ("r000001", 101.5),
     ]
     assert codec.decode(items[1]["msg"]) == {"frames": 4, "id": 1}
-
-
-def _matrix(delay_ms: list[list[float]]) -> PathMatrix:
-    delay = np.array(delay_ms, dtype=float)
-    return PathMatrix(
-        time=datetime(2025, 1, 1, tzinfo=timezone.utc), names=("a", "b", "c"), delay_ms=delay,
-        hops=np.ones_like(delay), bandwidth_mbps=np.full_like(delay, 100.0),
-        loss=np.zeros_like(delay), reachable=~np.isnan(delay),
-    )  # fmt: skip
-
-
-def test_changed_links_lists_every_pair_first_then_only_what_moved() -> None:
-    first = _matrix([[0, 1, 2], [1, 0, 3], [2, 3, 0]])
-    assert len(changed_links(None, first)) == 6
-    moved = _matrix([[0, 1, 2.5], [1, 0, np.nan], [2, 3, 0]])
-    assert changed_links(first, moved) == [(0, 2), (1, 2)]
-    assert changed_links(moved, moved) == []

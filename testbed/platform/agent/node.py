@@ -21,7 +21,15 @@ from testbed.platform.agent import codec
 from testbed.platform.agent.context import AgentContext, InstanceState
 from testbed.platform.agent.instance import Instance
 from testbed.platform.agent.metrics import AgentMetrics
-from testbed.platform.agent.records import NO_DELIVERY, Delivery, InvocationRecord, RecordLog
+from testbed.platform.agent.records import (
+    DELIVERY_HANDLER,
+    INGRESS,
+    NO_DELIVERY,
+    REQUEST_HANDLER,
+    Delivery,
+    InvocationRecord,
+    RecordLog,
+)
 from testbed.platform.agent.spec import DeploySpec, RequestPlan
 from testbed.platform.agent.state_backend import StateBackend
 from testbed.platform.runtime.classify import classify_files
@@ -33,8 +41,6 @@ from testbed.workload.function_api import SELF
 LOG = logging.getLogger(__name__)
 
 RECORDS_KEPT = 10_000
-INGRESS = "ingress"
-"""The sender name of requests a workload driver sends into a workflow."""
 HTTP_TIMEOUT_S = 60.0
 
 
@@ -280,7 +286,7 @@ class Agent:
         if error is not None:
             LOG.warning("cast %s -> %s failed: %s", source.id, url, error)
             self._record_delivery(
-                source.id, source.spec.workflow, source.spec.function, "deliver-cast",
+                source.id, source.spec.workflow, source.spec.function, DELIVERY_HANDLER,
                 Delivery(request_id, source.id, self.node, body["sent_s"]),
                 f"cast to {url}", f"cast to {url} failed: {error}",
             )  # fmt: skip
@@ -343,7 +349,7 @@ class Agent:
         body = self._message(INGRESS, msg, request_id)
         error = await self._post_accepted(f"{plan.target}/cast", body)
         self._record_delivery(
-            INGRESS, plan.workflow, plan.function, "request",
+            INGRESS, plan.workflow, plan.function, REQUEST_HANDLER,
             Delivery(request_id, INGRESS, self.node, body["sent_s"], payload_bytes=len(msg)),
             f"request to {plan.target}", None if error is None else f"request failed: {error}",
         )  # fmt: skip

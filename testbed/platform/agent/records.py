@@ -33,6 +33,13 @@ class Delivery:
         return (self.received_s - self.sent_s) * 1e3
 
 
+INGRESS = "ingress"
+"""Sender (and instance) name of the requests a workload driver sends into a workflow."""
+REQUEST_HANDLER = "request"
+"""Handler name of the record the ingress leaves per request it sent."""
+DELIVERY_HANDLER = "deliver-cast"
+"""Handler name of the record a sender leaves for a cast that was not delivered."""
+
 NO_DELIVERY = Delivery(request_id=None, src="")
 """handle_init and handle_stop: run by the platform, not by a message."""
 
