@@ -1,5 +1,5 @@
 """`python -m testbed` is the `testbed` command."""
 
-from testbed.cli import run
+from testbed.cli import run_cli
 
-run()
+run_cli()

@@ -1,7 +1,7 @@
 """`testbed bench network`: bring-up of real node containers, then the shaper's figures.
 
 Bring-up uses the real path (`Emulation.start`: containers, fabric, backend, first tick);
-apply times, throughput and fidelity come from `emulation.shaping.bench`, which measures
+apply times, throughput and fidelity come from `bench.shaping`, which measures
 on plain namespaces so that the shaper's own cost is not hidden behind Docker's.
 """
 
@@ -11,16 +11,11 @@ import itertools
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-import typer
-from rich.console import Console
-
-from testbed.bench.rows import HEADER, BenchRow
-from testbed.emulation.cli import BACKEND_CHOICES
+from testbed.bench.rows import BenchRow
+from testbed.bench.shaping import bench_network
 from testbed.emulation.session import Emulation
-from testbed.emulation.shaping.bench import bench_network
-from testbed.errors import UserError
 from testbed.scenario.loader import scenario_from_data
 from testbed.scenario.model import Scenario
 
@@ -57,8 +52,7 @@ def bench_bringup(n_nodes: int, backend: str | None) -> list[BenchRow]:
     marks: list[tuple[str, float]] = []
     emulation = Emulation(
         bringup_scenario(n_nodes),
-        backend,
-        agents=False,
+        backend=backend,
         progress=lambda step: marks.append((step, time.perf_counter())),
     )
     started = time.perf_counter()
@@ -90,34 +84,3 @@ def run_network_bench(
             progress(row)
             rows.append(row)
     return rows + bench_network(sizes, throughput_s, fidelity_s, backend, progress)
-
-
-def network(
-    sizes: Annotated[str, typer.Option(help="Comma-separated node counts.")] = "10,50,100",
-    fidelity_s: Annotated[
-        float, typer.Option(help="Seconds of ping for the fidelity figure.")
-    ] = 60.0,
-    throughput_s: Annotated[int, typer.Option(help="Seconds of iperf3.")] = 10,
-    backend: Annotated[str, typer.Option(help="auto, netem or userspace.")] = "auto",
-) -> None:
-    """Bring-up of 10/50/100 containers, matrix apply times (vs pyroute2 per class),
-    TCP throughput through one shaped pair, and RTT fidelity."""
-    try:
-        counts = [int(size) for size in sizes.split(",")]
-    except ValueError:
-        raise UserError(
-            f"--sizes: comma-separated node counts such as 10,50,100, got {sizes!r}"
-        ) from None
-    if min(counts) < 3:
-        raise UserError("--sizes: each count must be >= 3 (a cloud, an edge node, a satellite)")
-    if backend not in BACKEND_CHOICES:
-        raise UserError(f"--backend: must be one of {', '.join(BACKEND_CHOICES)}, got {backend!r}")
-    console = Console()
-    console.print(HEADER)
-    run_network_bench(
-        counts,
-        fidelity_s,
-        throughput_s,
-        None if backend == "auto" else backend,
-        progress=lambda row: console.print(str(row), markup=False, highlight=False, soft_wrap=True),
-    )

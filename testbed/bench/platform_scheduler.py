@@ -28,7 +28,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from testbed.bench.rows import BenchRow
 from testbed.orbit.constellation import Constellation
-from testbed.platform.scheduler import (
+from testbed.platform.control.scheduler import (
     Cluster,
     HyperDriveScheduler,
     Inbound,
@@ -41,10 +41,10 @@ from testbed.platform.scheduler import (
     ThermalState,
     ecef_km,
 )
-from testbed.platform.scheduler.candidates import CAP, RADIUS_KM, at_random
-from testbed.platform.scheduler.cluster import EARTH_RADIUS_KM
-from testbed.platform.scheduler.hyperdrive import COMMIT_ATTEMPTS
-from testbed.platform.scheduler.scores import MAX_TEMPERATURE_C, RECOMMENDED_TEMPERATURE_C
+from testbed.platform.control.scheduler.candidates import CAP, RADIUS_KM, at_random
+from testbed.platform.control.scheduler.cluster import EARTH_RADIUS_KM
+from testbed.platform.control.scheduler.hyperdrive import COMMIT_ATTEMPTS
+from testbed.platform.control.scheduler.scores import MAX_TEMPERATURE_C, RECOMMENDED_TEMPERATURE_C
 from testbed.scenario.model import ConstellationSpec
 from testbed.topology.geometry import SPEED_OF_LIGHT_KM_S
 from testbed.topology.isl import plus_grid_pairs

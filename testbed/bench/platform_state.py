@@ -18,8 +18,8 @@ import networkx as nx
 import numpy as np
 
 from testbed.bench.rows import BenchRow
-from testbed.platform.state.graph import LatencyGraph
-from testbed.platform.state.policy import (
+from testbed.platform.node.state.graph import LatencyGraph
+from testbed.platform.node.state.policy import (
     BITS_PER_BYTE,
     BITS_PER_MS_PER_MBPS,
     DatabeltPolicy,

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from testbed.bench.baseline import BaselineTopology
+from testbed.errors import UserError
 from testbed.orbit.frames import geodetic_to_ecef_km
-from testbed.scenario.loader import scenario_from_data
+from testbed.scenario.loader import load_scenario, scenario_from_data
 from testbed.scenario.model import Scenario
 from testbed.topology.engine import TopologyEngine
 
@@ -143,3 +145,55 @@ def compare_baseline(engine: TopologyEngine, times: list[datetime]) -> BaselineC
         differences.append(float(np.abs(ours.delay_ms - theirs.delay_ms)[both].max(initial=0.0)))
         agree.append(float((ours.hops == theirs.hops)[both].mean()) if both.any() else 1.0)
     return BaselineComparison(np.array(elapsed), max(differences), min(agree))
+
+
+@dataclass(frozen=True)
+class TopologyBenchRow:
+    """One scenario at one number of search processes, next to the baseline."""
+
+    label: str
+    satellites: int
+    stations: int
+    nodes: int
+    workers: int
+    timing: EngineTiming
+    baseline: BaselineComparison
+
+
+def bench_scenarios(topologies: Path) -> list[tuple[str, Scenario]]:
+    """The demo as it is; Starlink (Walker) and the TLE set with 100 stations and nodes."""
+    try:
+        demo = load_scenario(topologies / "demo.yaml")
+        starlink = load_scenario(topologies / "starlink.yaml")
+        tle = load_scenario(topologies / "starlink-tle.yaml")
+    except UserError as error:
+        raise UserError([f"--topologies: {line}" for line in error.problems]) from None
+    return [
+        ("demo", demo),
+        ("starlink, 100 stations + nodes", with_bench_load(starlink)),
+        ("starlink TLE, 100 stations + nodes", with_bench_load(tle)),
+    ]
+
+
+def run_topology_bench(
+    topologies: Path,
+    ticks: int,
+    baseline_ticks: int,
+    announce: Callable[[str], None] = lambda _: None,
+) -> list[TopologyBenchRow]:
+    """Every bench scenario timed on 1 and 2 processes; the baseline once per scenario."""
+    rows = []
+    for label, scenario in bench_scenarios(topologies):
+        times = [
+            scenario.time.epoch + timedelta(seconds=k * scenario.time.tick_s) for k in range(ticks)
+        ]
+        announce(f"{label}: timing {ticks} ticks ...")
+        comparison: BaselineComparison | None = None
+        for workers in (1, 2):
+            with TopologyEngine(scenario, workers=workers) as engine:
+                if comparison is None:
+                    comparison = compare_baseline(engine, times[:baseline_ticks])
+                timing = time_engine(engine, times)
+            sizes = (len(engine.constellation), len(engine.sites), len(engine.nodes))
+            rows.append(TopologyBenchRow(label, *sizes, workers, timing, comparison))
+    return rows

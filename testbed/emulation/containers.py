@@ -8,7 +8,7 @@ is attached separately by `fabric.py` through the container's network namespace.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import docker
@@ -40,11 +40,8 @@ class ContainerSpec:
     command: tuple[str, ...]
     gpu: bool = False
     labels: dict[str, str] = field(default_factory=dict)
-    records_dir: str | None = None
-    """A host folder the node writes its invocation records into (RECORDS_MOUNT inside)."""
-
-
-RECORDS_MOUNT = "/results/records"
+    volumes: dict[str, str] = field(default_factory=dict)
+    """Host folder -> path inside the node (what the node program writes to the host)."""
 
 
 def docker_client() -> docker.DockerClient:
@@ -99,7 +96,7 @@ def start_container(
             environment={"TESTBED_NODE": spec.hostname, "TESTBED_ADDRESS": spec.emulated_address},
             device_requests=device_requests,
             cap_add=["NET_ADMIN"],
-            volumes={spec.records_dir: {"bind": RECORDS_MOUNT}} if spec.records_dir else None,
+            volumes={host: {"bind": inside} for host, inside in spec.volumes.items()} or None,
         )
     except APIError as error:
         raise SetupError(f"start container {spec.name}", error.explanation or str(error)) from None
@@ -127,6 +124,24 @@ def find_node(client: docker.DockerClient, name: str) -> Container:
         hint = f" (running: {', '.join(known)})" if known else " (no testbed is up)"
         raise UserError(f"node {name!r} not found{hint}")
     return matches[0]
+
+
+def run_in_node(
+    client: docker.DockerClient,
+    node: str,
+    command: Sequence[str],
+    output: Callable[[bytes], None],
+) -> int:
+    """Run `command` inside `node`, handing its output to `output` as it comes; returns its
+    exit status (UserError when no such node runs)."""
+    container = find_node(client, node)
+    try:
+        exec_id = client.api.exec_create(container.id, list(command))["Id"]
+        for chunk in client.api.exec_start(exec_id, stream=True):
+            output(chunk)
+        return int(client.api.exec_inspect(exec_id)["ExitCode"] or 0)
+    except APIError as error:
+        raise SetupError(f"exec in {node}", error.explanation or str(error)) from None
 
 
 def set_paused(containers: Iterable[Container], paused: bool) -> None:

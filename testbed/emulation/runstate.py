@@ -1,15 +1,17 @@
 """The controller's files under /run/leotrek: who runs, and how the emulation is doing.
 
-`testbed status`, `exec` and `down` read them from other processes; writes are atomic
-(temporary file + rename) so a reader never sees half a document.
+`testbed status`, `deploy`, `records`, `exec` and `down` read them from other processes;
+writes are atomic (temporary file + rename) so a reader never sees half a document. Each
+file has one typed document, one writer (the controller) and one reader (below).
 """
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from testbed.emulation.namespaces import RUN_DIR, Owner, start_ticks
 
@@ -18,34 +20,89 @@ STATUS_FILE = RUN_DIR / "status.json"
 CONTROLLER_LOG = RUN_DIR / "controller.log"
 
 
-def write_json(path: Path, document: dict[str, Any]) -> None:
+class Document(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class NodeRecord(Document):
+    """One emulated node as `status`, the info service and a run's nodes.json show it."""
+
+    name: str
+    kind: str
+    address: str
+    management_address: str
+    state: Literal["running", "paused"]
+    container: str
+
+
+class ControllerRecord(Document):
+    """The live controller: its process (pid and start time), scenario and overrides."""
+
+    pid: int
+    start_ticks: int | None
+    run_id: str
+    scenario: str
+    overrides: list[str] = []
+    backend: str | None = None
+    info_url: str | None = None
+
+    def owner(self) -> Owner:
+        """The process this record names (pid plus start time: pid reuse is no match)."""
+        return Owner(self.pid, self.start_ticks or -1, "controller")
+
+
+class StatusDocument(Document):
+    """How the emulation is doing, rewritten after every tick."""
+
+    sim_time: str | None
+    scenario: str
+    backend: str | None
+    ticks_total: int
+    tick_s: float
+    speed: float
+    origin_unix: float | None
+    tick_stats: dict[str, Any]
+    extra: dict[str, Any] = {}
+    """Figures of what the emulation runs (e.g. the platform's topology pushes)."""
+    nodes: list[NodeRecord]
+
+
+def _write(path: Path, document: BaseModel) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(f".{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(document, indent=1))
+    temporary.write_text(document.model_dump_json(indent=1))
     temporary.replace(path)
 
 
-def read_json(path: Path) -> dict[str, Any] | None:
+def _read(path: Path, model: type[Document]) -> Any:
     try:
-        return json.loads(path.read_text())
-    except (FileNotFoundError, ValueError):
+        return model.model_validate_json(path.read_text())
+    except (FileNotFoundError, ValidationError):
         return None
 
 
-def controller_owner(record: dict[str, Any]) -> Owner:
-    """The process a controller record names (pid plus start time: pid reuse is no match)."""
-    return Owner(int(record.get("pid", -1)), int(record.get("start_ticks") or -1), "controller")
+def write_controller(record: ControllerRecord) -> None:
+    _write(CONTROLLER_FILE, record)
 
 
-def own_record() -> dict[str, int | None]:
+def write_status(status: StatusDocument) -> None:
+    _write(STATUS_FILE, status)
+
+
+def read_status() -> StatusDocument | None:
+    status: StatusDocument | None = _read(STATUS_FILE, StatusDocument)
+    return status
+
+
+def own_process() -> dict[str, int | None]:
     """Pid and start time of this process, for the controller record."""
     return {"pid": os.getpid(), "start_ticks": start_ticks(os.getpid())}
 
 
-def live_controller() -> dict[str, Any] | None:
+def live_controller() -> ControllerRecord | None:
     """The controller record if its process still runs, else None."""
-    record = read_json(CONTROLLER_FILE)
-    if record is None or not controller_owner(record).alive():
+    record: ControllerRecord | None = _read(CONTROLLER_FILE, ControllerRecord)
+    if record is None or not record.owner().alive():
         return None
     return record
 

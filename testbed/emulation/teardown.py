@@ -31,7 +31,7 @@ def stop_controller(wait_s: float = _STOP_WAIT_S) -> int | None:
     record = runstate.live_controller()
     if record is None:
         return None
-    owner = runstate.controller_owner(record)
+    owner = record.owner()
     os.kill(owner.pid, signal.SIGTERM)
     deadline = time.monotonic() + wait_s
     while owner.alive() and time.monotonic() < deadline:

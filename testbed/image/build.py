@@ -15,7 +15,7 @@ from testbed.image import engine
 from testbed.image.base import ensure_base, selected_base_id
 from testbed.image.context import build_context, context_members
 from testbed.image.hashing import node_image_hash
-from testbed.image.project import ProjectInputs, project_root, read_inputs
+from testbed.image.project import ProjectInputs, read_inputs
 from testbed.image.spec import (
     CONTENT_LABEL,
     NODE_PACKAGES,
@@ -25,6 +25,9 @@ from testbed.image.spec import (
 )
 from testbed.image.steps import report
 from testbed.image.wheelhouse import ensure_wheelhouse
+from testbed.project import require_source_root
+
+_PURPOSE = "node image"
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,7 @@ def node_image_tag(client: docker.DockerClient | None = None) -> str:
     base_id = selected_base_id(client)
     if base_id is None:
         raise SetupError("node image", "no node image built yet: run `testbed image build`")
-    return _tag(read_inputs(project_root()), base_id)
+    return _tag(read_inputs(require_source_root(_PURPOSE)), base_id)
 
 
 def build_node_image(
@@ -70,7 +73,7 @@ def build_node_image(
     wheels are reused.
     """
     client = client or engine.connect()
-    root = project_root()
+    root = require_source_root(_PURPOSE)
     inputs = read_inputs(root)
     base_id = ensure_base(client, base, root)
     tag = _tag(inputs, base_id)
@@ -81,7 +84,7 @@ def build_node_image(
     report(f"building {tag}")
     image_id = engine.build(
         client,
-        build_context(inputs.dockerfile, inputs.requirements, context_members(root, wheelhouse)),
+        build_context(inputs.dockerfile, inputs.requirements, context_members(wheelhouse)),
         tag,
         buildargs={
             "BASE_IMAGE": base_id,

@@ -11,7 +11,6 @@ import tarfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from testbed.image.project import files_under
 from testbed.image.wheelhouse import Wheelhouse
 
 
@@ -19,17 +18,13 @@ def _named(prefix: str, folder: Path, files: Iterable[Path]) -> list[tuple[str, 
     return [(f"{prefix}/{path.relative_to(folder).as_posix()}", path) for path in files]
 
 
-def context_members(root: Path, wheelhouse: Wheelhouse) -> list[tuple[str, Path]]:
-    """(name in the context, file on disk) for the wheels and the functions folder."""
+def context_members(wheelhouse: Wheelhouse) -> list[tuple[str, Path]]:
+    """(name in the context, file on disk) for the wheels."""
     wheels = {"dependencies": wheelhouse.dependencies, "project": wheelhouse.project}
-    functions = root / "functions"
     return [
-        *(
-            member
-            for name, folder in wheels.items()
-            for member in _named(f"wheels/{name}", folder, sorted(folder.glob("*.whl")))
-        ),
-        *_named("functions", functions, files_under(functions)),
+        member
+        for name, folder in wheels.items()
+        for member in _named(f"wheels/{name}", folder, sorted(folder.glob("*.whl")))
     ]
 
 
@@ -48,14 +43,11 @@ def _add_bytes(archive: tarfile.TarFile, name: str, data: bytes) -> None:
 def build_context(
     dockerfile: bytes, requirements: Sequence[str], members: Iterable[tuple[str, Path]]
 ) -> bytes:
-    """An uncompressed tar: Dockerfile, requirements.txt, an always-present functions/, members."""
+    """An uncompressed tar: Dockerfile, requirements.txt, members."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as archive:
         _add_bytes(archive, "Dockerfile", dockerfile)
         _add_bytes(archive, "requirements.txt", "".join(f"{r}\n" for r in requirements).encode())
-        functions = _owned_by_root(tarfile.TarInfo("functions"))
-        functions.type, functions.mode = tarfile.DIRTYPE, 0o755
-        archive.addfile(functions)
         for name, path in members:
             archive.add(path, arcname=name, filter=_owned_by_root)
     return buffer.getvalue()

@@ -26,19 +26,6 @@ class ProjectInputs:
     sources: dict[str, bytes]
 
 
-def project_root() -> Path:
-    """The checkout holding this package; fails when running from a non-editable install."""
-    root = Path(__file__).resolve().parents[2]
-    missing = [name for name in ("pyproject.toml", DOCKERFILE) if not (root / name).is_file()]
-    if missing:
-        raise SetupError(
-            "project tree",
-            f"{root} is not a testbed checkout (missing {', '.join(missing)}); "
-            "build images from a source tree installed with `pip install -e .`",
-        )
-    return root
-
-
 def files_under(folder: Path, pattern: str = "*") -> list[Path]:
     """Files of `folder` matching `pattern`, sorted, without caches and bytecode."""
     return sorted(
@@ -51,9 +38,9 @@ def files_under(folder: Path, pattern: str = "*") -> list[Path]:
 
 
 def source_files(root: Path) -> list[Path]:
-    """testbed/**/*.py, pyproject.toml and everything under functions/, in sorted order."""
-    python = files_under(root / "testbed", "*.py")
-    return sorted([*python, root / "pyproject.toml", *files_under(root / "functions")])
+    """testbed/**/*.py and pyproject.toml, in sorted order (functions travel with their
+    deploy, so the image holds only the platform)."""
+    return sorted([*files_under(root / "testbed", "*.py"), root / "pyproject.toml"])
 
 
 def read_inputs(root: Path) -> ProjectInputs:

@@ -15,11 +15,11 @@ import numpy as np
 from sgp4.api import SGP4_ERRORS, WGS72, Satrec, SatrecArray
 
 from testbed.orbit.frames import teme_to_itrs_matrices
-from testbed.orbit.naming import tle_ids, tle_records, walker_ids
 from testbed.orbit.planes import OrbitalPlanes, derive_planes, walker_planes
 from testbed.orbit.timebase import as_utc, julian_dates_utc
 from testbed.orbit.walker import walker_layout
 from testbed.scenario.model import ConstellationSpec, Scenario
+from testbed.scenario.naming import tle_ids, tle_records, walker_ids
 
 _NO_FINITE_POSITION = "SGP4 gave no finite position"
 

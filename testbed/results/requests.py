@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from testbed.platform.agent.records import DELIVERY_HANDLER, INGRESS, REQUEST_HANDLER
+from testbed.platform.contract import DELIVERY_HANDLER, INGRESS, REQUEST_HANDLER
 from testbed.results.timeline import DelayTimeline
 
 Record = Mapping[str, Any]

@@ -9,7 +9,7 @@ from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 
-from testbed.emulation.session import TickRecord
+from testbed.emulation.ticks import Tick
 
 TICK_BUCKETS_S = (0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 LATENCY_BUCKETS_S = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -43,7 +43,8 @@ class ControllerMetrics:
             self._server.shutdown()
             self._server.server_close()
 
-    def observe_tick(self, record: TickRecord, *_: Any) -> None:
+    def observe_tick(self, tick: Tick) -> None:
+        record = tick.record
         self.tick_seconds.labels("compute").observe(record.compute_ms / 1e3)
         self.tick_seconds.labels("apply").observe(record.apply_ms / 1e3)
         self.pairs.inc(record.pairs)

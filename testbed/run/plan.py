@@ -1,18 +1,14 @@
 """What a run drives, decided before anything starts (pure): the workflow's entry and sinks,
-the ingress node and the planned requests."""
+its edges with their SLOs and the planned requests (the ingress node: `preflight`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from testbed.errors import UserError
-from testbed.platform.agent import codec
-from testbed.platform.deployment import function_order
-from testbed.scenario.model import NodeKind, WorkloadSpec
-from testbed.topology.nodes import EmulatedNode
+from testbed.platform.control.placement import function_order
+from testbed.platform.node.agent import codec
 from testbed.workload.model import ResourceKind, Workflow
 
 
@@ -47,21 +43,6 @@ def entry_slo_ms(workflow: Workflow, entry: str) -> float | None:
         ),
         None,
     )
-
-
-def ingress_node(workload: WorkloadSpec, nodes: Sequence[EmulatedNode]) -> str:
-    """The node requests leave from: `workload.ingress`, else the first edge node."""
-    names = [node.name for node in nodes]
-    if workload.ingress is None:
-        edge = next((node.name for node in nodes if node.kind is NodeKind.edge), None)
-        if edge is None:
-            raise UserError("workload.ingress: no edge node to default to; name an ingress node")
-        return edge
-    if workload.ingress not in names:
-        raise UserError(
-            f"workload.ingress: no node called {workload.ingress!r} (nodes: {', '.join(names)})"
-        )
-    return workload.ingress
 
 
 def planned_requests(

@@ -5,19 +5,20 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
-from pathlib import Path
 from typing import Any
 
 from testbed import __version__
-
-REPO = Path(__file__).resolve().parents[2]
+from testbed.project import source_root
 
 
 def code_version() -> str:
     """The package version, with the git commit (and `-dirty`) when run from a checkout."""
+    root = source_root()
+    if root is None:
+        return __version__
     try:
         commit = subprocess.run(
-            ["git", "-C", str(REPO), "describe", "--always", "--dirty", "--exclude", "*"],
+            ["git", "-C", str(root), "describe", "--always", "--dirty", "--exclude", "*"],
             capture_output=True, text=True, timeout=5, check=True,
         ).stdout.strip()  # fmt: skip
     except (OSError, subprocess.SubprocessError):

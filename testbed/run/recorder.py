@@ -9,13 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
-from testbed.emulation.session import TickRecord
-from testbed.emulation.shaping.plan import LinkState, Pairs
+from testbed.emulation.ticks import Tick, TickRecord
 from testbed.orbit.frames import WGS84_EQUATORIAL_RADIUS_KM, ecef_to_lat_lon_deg
 from testbed.orbit.timebase import format_instant
 from testbed.results import layout
 from testbed.results.writers import CsvAppender
-from testbed.topology.engine import Snapshot
 from testbed.topology.nodes import EmulatedNode
 
 
@@ -32,9 +30,8 @@ class TickRecorder:
         self._positions = CsvAppender(run_dir / layout.POSITIONS, layout.POSITION_COLUMNS)
         self.last: TickRecord | None = None
 
-    def __call__(
-        self, record: TickRecord, snapshot: Snapshot, applied: LinkState, pairs: Pairs
-    ) -> None:
+    def __call__(self, tick: Tick) -> None:
+        record, snapshot, applied, pairs = tick.record, tick.snapshot, tick.applied, tick.changed
         sim_time = format_instant(record.sim_time)
         self._ticks.write([(
             record.index, sim_time, f"{record.applied_unix:.6f}", f"{record.compute_ms:.3f}",

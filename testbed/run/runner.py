@@ -8,7 +8,6 @@ the run left and `testbed report DIR` analyses what it wrote.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Sequence
 from datetime import datetime
@@ -19,25 +18,28 @@ import httpx
 import yaml
 from rich.console import Console
 
-from testbed.emulation.session import Emulation, Interrupted
+from testbed.emulation.session import Interrupted
 from testbed.emulation.signals import stop_on_signals
-from testbed.errors import UserError
+from testbed.errors import SetupError, UserError
 from testbed.orbit.timebase import format_instant
-from testbed.platform.deployment import FUNCTIONS_ROOT, deploy, instance_url, place_on_engine
+from testbed.platform.contract import RequestPlan, instance_url
+from testbed.platform.control.deploy import deploy
+from testbed.platform.control.placement import place_on_engine
 from testbed.results import layout
 from testbed.results.analyse import build_report
 from testbed.results.requests import RunFacts
 from testbed.run import plan
 from testbed.run.live import LiveView, RecordTail, live_figures
 from testbed.run.metrics import ControllerMetrics
+from testbed.run.preflight import check_scenario
 from testbed.run.provenance import code_version, host_facts
 from testbed.run.recorder import TickRecorder
 from testbed.run.resources import ResourceSampler
 from testbed.scenario.loader import load_scenario, read_yaml, scenario_sha256
 from testbed.scenario.model import Scenario
 from testbed.scenario.overrides import apply_overrides
+from testbed.session import Testbed
 from testbed.workload.arrivals import arrival_offsets_s
-from testbed.workload.loader import load_workflow
 from testbed.workload.model import Workflow
 
 DRAIN_S = 30.0
@@ -65,12 +67,10 @@ class Run:
         metrics_port: int | None,
         backend: str | None,
     ) -> None:
-        probe = load_scenario(scenario_file, overrides)
-        if probe.workload is None:
-            raise UserError(
-                f"{scenario_file}: workload: `testbed run` needs a workload section "
-                "(workflow, ingress, request, arrival)"
-            )
+        checked = check_scenario(scenario_file, overrides, need_workload=True)
+        probe = checked.scenario
+        assert probe.workload is not None and checked.workflow is not None
+        assert checked.ingress is not None
         self.duration_s = duration_s or probe.time.duration_s
         if probe.workload.arrival.warmup_s >= self.duration_s:
             raise UserError(
@@ -82,18 +82,19 @@ class Run:
         self.scenario = load_scenario(scenario_file, self.overrides)
         self.scenario_file = scenario_file
         self.workload = probe.workload
-        self.workflow: Workflow = load_workflow(self.workload.workflow)
+        self.workflow: Workflow = checked.workflow
+        self.ingress = checked.ingress
         self.entry = plan.entry_function(self.workflow)
         self.console = console
         self.metrics_port = metrics_port
         self.run_dir = out_dir or default_results_dir(self.scenario)
         if (self.run_dir / layout.RUN).exists():
             raise UserError(f"--out: {self.run_dir} already holds a run; choose another folder")
-        self.emulation = Emulation(
-            self.scenario, backend, progress=lambda line: console.print(f"run: {line}"),
-            overrides=self.overrides, records_dir=(self.run_dir / layout.RECORDS_DIR).resolve(),
+        self.testbed = Testbed(
+            self.scenario, backend, records_dir=(self.run_dir / layout.RECORDS_DIR).resolve(),
+            progress=lambda line: console.print(f"run: {line}"), overrides=self.overrides,
         )  # fmt: skip
-        self.ingress = plan.ingress_node(self.workload, self.emulation.engine.nodes)
+        self.emulation = self.testbed.emulation
         self.offsets_s = arrival_offsets_s(self.workload.arrival, self.duration_s)
         self.metrics = ControllerMetrics()
         self.document: dict[str, Any] = {}
@@ -147,7 +148,7 @@ class Run:
             site = sites.get(handle.node.spec.site or "")
             nodes.append(
                 {
-                    **handle.record(),
+                    **handle.record().model_dump(),
                     "lat_deg": site.lat if site and handle.node.satellite_id is None else None,
                     "lon_deg": site.lon if site and handle.node.satellite_id is None else None,
                 }
@@ -167,11 +168,10 @@ class Run:
         )
         self.emulation.observers += [recorder, self.metrics.observe_tick]
         sampler: ResourceSampler | None = None
-        ticking: threading.Thread | None = None
         status = "interrupted"
-        with stop_on_signals(self.emulation.stop, self._say_stopping):
+        with stop_on_signals(self.testbed.stop, self._say_stopping):
             try:
-                self.emulation.start()
+                self.testbed.start()
                 self._write_run(
                     backend=self.emulation.backend.name if self.emulation.backend else None
                 )
@@ -185,22 +185,19 @@ class Run:
                 sampler = ResourceSampler(
                     self.run_dir, [(h.node.name, h.container) for h in self.emulation.nodes]
                 ).start()
-                ticking = threading.Thread(target=self.emulation.run, name="ticks", daemon=True)
-                ticking.start()
+                self.testbed.follow_in_background()
                 self._drive(recorder)
-                status = "interrupted" if self.emulation.stop.is_set() else "completed"
+                status = "interrupted" if self.testbed.stop.is_set() else "completed"
             except Interrupted as step:
                 self.console.print(f"run: interrupted before: {step}")
             finally:
-                self.emulation.stop.set()
-                if ticking is not None:
-                    ticking.join(timeout=30)
+                self.testbed.stop.set()
                 if sampler is not None:
                     sampler.stop()
+                self.testbed.close()
                 recorder.close()
                 self.metrics.stop()
                 self._write_run(ended_unix=time.time(), status=status)
-                self.emulation.close()
                 self.console.print("run: removed every container, interface and rule of this run")
         return self.run_dir
 
@@ -214,20 +211,27 @@ class Run:
         )
         for placed in placements:
             self.console.print(f"run: {placed.function} -> {placed.node} ({placed.reason})")
-        deploy(self.workflow, placements, self.emulation.agent_urls, FUNCTIONS_ROOT, now)
-        entry_url = instance_url(next(p for p in placements if p.function == self.entry))
+        deploy(self.workflow, placements, self.testbed.running_agents(), now)
+        entry = next(p for p in placements if p.function == self.entry)
         start_unix = time.time() + LEAD_S
-        body = {
-            "workflow": self.workflow.name,
-            "function": self.entry,
-            "target": entry_url,
-            "requests": plan.planned_requests(self.workload.request, self.offsets_s, start_unix),
-        }
-        answer = httpx.post(
-            f"{self.emulation.agent_urls[self.ingress]}/requests", json=body, timeout=60
+        body = RequestPlan(
+            workflow=self.workflow.name,
+            function=self.entry,
+            target=instance_url(entry.node, entry.instance),
+            requests=plan.planned_requests(self.workload.request, self.offsets_s, start_unix),
         )
+        try:
+            answer = httpx.post(
+                f"{self.testbed.agent_url(self.ingress)}/requests",
+                json=body.model_dump(mode="json"),
+                timeout=60,
+            )
+        except httpx.HTTPError as error:
+            raise SetupError(f"ingress {self.ingress}", str(error)) from None
         if answer.status_code != 202:
-            raise RuntimeError(f"ingress {self.ingress}: {answer.status_code} {answer.text[:300]}")
+            raise SetupError(
+                f"ingress {self.ingress}", f"HTTP {answer.status_code}: {answer.text[:300]}"
+            )
         self._write_run(
             started_unix=start_unix,
             warmup_end_unix=start_unix + self.workload.arrival.warmup_s,

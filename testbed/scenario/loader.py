@@ -15,8 +15,8 @@ import yaml
 from pydantic import ValidationError
 
 from testbed.errors import UserError
-from testbed.orbit.naming import satellite_ids_by_shell
 from testbed.scenario.model import SCENARIO_VERSION, Scenario
+from testbed.scenario.naming import satellite_ids_by_shell
 from testbed.scenario.overrides import apply_overrides
 from testbed.scenario.problems import validation_problems
 from testbed.scenario.references import reference_problems

@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from testbed.plugins import RUNTIME_POLICIES, SCHEDULERS, STATE_POLICIES
 from testbed.scenario.units import Bytes, Seconds
 
 SCENARIO_VERSION = 1
@@ -322,9 +323,9 @@ class NodeSpec(Model):
 class PlatformSpec(Model):
     """Policy names of the serverless platform deployed into the nodes."""
 
-    scheduler: Literal["hyperdrive", "random", "round-robin", "first-fit"] = "hyperdrive"
-    state: Literal["databelt", "stateless", "random", "local"] = "databelt"
-    runtime: Literal["auto", "cpu", "gpu"] = "auto"
+    scheduler: Annotated[str, AfterValidator(SCHEDULERS.check)] = "hyperdrive"
+    state: Annotated[str, AfterValidator(STATE_POLICIES.check)] = "databelt"
+    runtime: Annotated[str, AfterValidator(RUNTIME_POLICIES.check)] = "auto"
 
 
 # ---------------------------------------------------------------------- workload

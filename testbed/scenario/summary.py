@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from rich.table import Table
 
-from testbed.orbit.naming import satellite_ids_by_shell
 from testbed.scenario.model import NodeKind, NodeSpec, Scenario
+from testbed.scenario.naming import satellite_ids_by_shell
 
 
 @dataclass(frozen=True)
@@ -66,8 +66,10 @@ def _duration_text(seconds: float) -> str:
     return "".join(parts)
 
 
-def summary_table(scenario: Scenario) -> Table:
-    """Rows of `what: value` describing the scenario, ready for rich to print."""
+def summary_table(scenario: Scenario, containers: dict[str, int] | None = None) -> Table:
+    """Rows of `what: value` describing the scenario, ready for rich to print; `containers`
+    (by kind, bounding boxes resolved over the scenario's time) replaces the upper bound the
+    scenario alone gives."""
     counts = count_scenario(scenario)
     time = scenario.time
     links = scenario.links
@@ -75,14 +77,20 @@ def summary_table(scenario: Scenario) -> Table:
     table.add_column(style="bold cyan", no_wrap=True)
     table.add_column()
     shells = ", ".join(f"{name} {count}" for name, count in counts.satellites_by_shell.items())
-    emulated = ", ".join(
-        f"{count} {kind}" for kind, count in counts.emulated_by_kind.items() if count
-    )
-    bound = " (bounding boxes counted as whole shells)" if counts.bbox_selections else ""
+    by_kind = counts.emulated_by_kind if containers is None else containers
+    emulated = ", ".join(f"{count} {kind}" for kind, count in by_kind.items() if count)
+    if containers is not None:
+        boxes = (
+            " (bounding boxes resolved over the scenario's time)" if counts.bbox_selections else ""
+        )
+        nodes = ("containers", f"{sum(containers.values())}: {emulated}{boxes}")
+    else:
+        bound = " (bounding boxes counted as whole shells)" if counts.bbox_selections else ""
+        nodes = ("emulated nodes", f"{counts.emulated}: {emulated}{bound}")
     rows = [
         ("satellites", f"{counts.satellites} ({shells})"),
         ("ground stations", str(counts.ground_stations)),
-        ("emulated nodes", f"{counts.emulated}: {emulated}{bound}"),
+        nodes,
         (
             "time",
             f"{time.epoch.isoformat()} for {_duration_text(time.duration_s)}, "

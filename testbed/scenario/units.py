@@ -52,5 +52,13 @@ def parse_size_bytes(value: object) -> int:
     return int(float(number) * _SIZE_UNITS_B[unit.lower()])
 
 
+def format_size(size_bytes: int) -> str:
+    """Bytes as a scenario would write them: `128m`, `2g`, `1536k`, `100`."""
+    for unit in ("t", "g", "m", "k"):
+        if size_bytes >= _SIZE_UNITS_B[unit] and size_bytes % _SIZE_UNITS_B[unit] == 0:
+            return f"{size_bytes // _SIZE_UNITS_B[unit]}{unit}"
+    return str(size_bytes)
+
+
 Seconds = Annotated[float, BeforeValidator(parse_duration_s)]
 Bytes = Annotated[int, BeforeValidator(parse_size_bytes)]

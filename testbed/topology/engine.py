@@ -22,9 +22,9 @@ import numpy as np
 
 from testbed.orbit.constellation import Constellation, SatellitePositions
 from testbed.orbit.frames import ecef_to_lat_lon_deg
-from testbed.orbit.naming import satellite_node_name
 from testbed.orbit.timebase import as_utc, tick_instants
 from testbed.scenario.model import Scenario
+from testbed.scenario.naming import satellite_node_name
 from testbed.topology.graph import LinkGraph, decode_path_weights
 from testbed.topology.isl import plus_grid_pairs
 from testbed.topology.links import GroundSites, LinkBuilder, LinkSet

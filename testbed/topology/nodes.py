@@ -21,9 +21,9 @@ import numpy as np
 from testbed.errors import UserError
 from testbed.orbit.constellation import Constellation
 from testbed.orbit.frames import ecef_to_lat_lon_deg
-from testbed.orbit.naming import satellite_node_name
 from testbed.orbit.timebase import tick_instants
 from testbed.scenario.model import BoundingBox, NodeKind, NodeSpec, Scenario
+from testbed.scenario.naming import satellite_node_name
 from testbed.topology.geometry import SPEED_OF_LIGHT_KM_S
 from testbed.topology.links import GroundSites
 

@@ -9,8 +9,8 @@ import os
 import pytest
 from netem_vm import VmError, run_in_vm
 
+from testbed.bench.lab import Lab
 from testbed.emulation.shaping.backend import BackendUnavailable
-from testbed.emulation.shaping.lab import Lab
 from testbed.emulation.shaping.netem import NetemBackend
 from testbed.emulation.shaping.selection import netem_supported, select_backend
 
@@ -27,8 +27,8 @@ def test_backend_choice_follows_the_kernel(fabric_host: None) -> None:
 
 GUEST_SCRIPT = """
 import json, statistics, subprocess
-from testbed.emulation.shaping import measure
-from testbed.emulation.shaping.lab import Lab
+from testbed.bench import measure
+from testbed.bench.lab import Lab
 from testbed.emulation.shaping.netem import NetemBackend
 from testbed.emulation.shaping.plan import LinkState
 from testbed.emulation.shaping.selection import netem_supported, select_backend

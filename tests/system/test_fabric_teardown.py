@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from testbed.bench import measure, tc_messages
+from testbed.bench.lab import Lab
 from testbed.emulation import namespaces
 from testbed.emulation.addressing import NETNS_PREFIX, fabric_netns_name, node_netns_name
 from testbed.emulation.fabric import Fabric, FabricError, cleanup_leftovers
-from testbed.emulation.shaping import measure, tc_messages
 from testbed.emulation.shaping.backend import ApplyStats
 from testbed.emulation.shaping.delayline_process import DelayLineError
 from testbed.emulation.shaping.htb import ROOT_HANDLE, HtbTree, class_id
-from testbed.emulation.shaping.lab import Lab
 from testbed.emulation.shaping.netlink_batch import NetlinkBatch, NetlinkBatchError
 from testbed.emulation.shaping.plan import LinkState, Pairs, changed_pairs
 from testbed.emulation.shaping.userspace import UserspaceBackend
@@ -93,9 +93,9 @@ def test_teardown_leaves_the_host_as_it_was(fabric_host: None) -> None:
 
 OWNER_SCRIPT = """
 import sys, time
-from testbed.emulation.shaping import measure, tc_messages
+from testbed.bench import measure, tc_messages
 from testbed.emulation.shaping.htb import ROOT_HANDLE, HtbTree, class_id
-from testbed.emulation.shaping.lab import Lab
+from testbed.bench.lab import Lab
 from testbed.emulation.shaping.backend import ApplyStats
 from testbed.emulation.shaping.plan import LinkState, Pairs, changed_pairs
 from testbed.emulation.shaping.userspace import UserspaceBackend

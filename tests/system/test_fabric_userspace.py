@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from testbed.emulation.shaping import measure
-from testbed.emulation.shaping.lab import Lab
+from testbed.bench import measure
+from testbed.bench.lab import Lab
 from testbed.emulation.shaping.plan import LinkState
 from testbed.emulation.shaping.userspace import UserspaceBackend
 

@@ -13,11 +13,11 @@ from typing import Any
 
 import httpx
 import pytest
+from testbed.platform.deployment import agent_urls
 from testbed_cli import run_cli
 
 from testbed.orbit.timebase import parse_instant
-from testbed.platform.agent import codec
-from testbed.platform.deployment import agent_urls
+from testbed.platform.node.agent import codec
 from testbed.scenario.loader import load_scenario
 from testbed.topology.engine import TopologyEngine
 

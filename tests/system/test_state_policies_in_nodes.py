@@ -10,9 +10,8 @@ from typing import Any
 
 import httpx
 import pytest
-from testbed_cli import run_cli
-
 from testbed.platform.deployment import agent_urls
+from testbed_cli import run_cli
 
 pytestmark = pytest.mark.system
 

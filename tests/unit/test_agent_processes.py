@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import shutil
 import signal
 import socket
 import subprocess
@@ -27,7 +26,7 @@ import numpy as np
 import pytest
 import redis
 
-from testbed.platform.agent import codec
+from testbed.platform.node.agent import codec
 from testbed.workload.modules import load_function_module
 
 T = TypeVar("T")
@@ -131,7 +130,10 @@ class Agent:
         return body
 
     def deploy(self, instance: str, code: str, **spec: Any) -> dict[str, Any]:
-        body = {"instance": instance, "workflow": "wf", "function": code, "code": code, **spec}
+        body = {
+            "instance": instance, "workflow": "wf", "function": code,
+            "code": shipped(code), **spec,
+        }  # fmt: skip
         status, answer = _http("POST", f"{self.url}/instances", body)
         assert status == 201, answer
         return answer
@@ -155,30 +157,32 @@ class Agent:
                 os.kill(pid, signal.SIGKILL)
 
 
-@pytest.fixture(scope="module")
-def functions_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("functions")
-    shutil.copy(VECTOR_MUL, folder / "vector_mul.py")
-    (folder / "counter.py").write_text(COUNTER)
-    (folder / "key_value.py").write_text(KEY_VALUE)
-    (folder / "broken.py").write_text("1 / 0\n")
-    return folder
+SOURCES = {
+    "vector_mul.py": VECTOR_MUL.read_text(),
+    "counter.py": COUNTER,
+    "key_value.py": KEY_VALUE,
+    "broken.py": "1 / 0\n",
+}
+
+
+def shipped(file: str) -> dict[str, str]:
+    """A function's code as it travels in a deploy body."""
+    return {"file": file, "source": SOURCES[file]}
 
 
 @pytest.fixture(scope="module")
-def start_agent(
-    functions_dir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Callable[[str], Agent]]:
+def start_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], Agent]]:
     """Starts agents (ready when /health answers); stops them all at the end of the module."""
     agents: list[Agent] = []
     logs = tmp_path_factory.mktemp("logs")
+    work = tmp_path_factory.mktemp("work")
 
     def start(node: str) -> Agent:
         port, redis_port = _free_port(), _free_port()
         command = [
-            sys.executable, "-m", "testbed.platform.agent", "--node", node,
+            sys.executable, "-m", "testbed.platform.node.agent", "--node", node,
             "--host", "127.0.0.1", "--port", str(port), "--redis-port", str(redis_port),
-            "--functions-dir", str(functions_dir), "--runtime", "cpu",
+            "--work-dir", str(work / node), "--runtime", "cpu",
             "--records-file", str(logs / f"{node}.jsonl"),
         ]  # fmt: skip
         with (logs / f"{node}.log").open("wb") as log:
@@ -350,12 +354,13 @@ def test_undeploy_runs_handle_stop_and_forgets_the_instance(pair: tuple[Agent, A
 
 def test_bad_requests_are_refused_with_the_reason(pair: tuple[Agent, Agent]) -> None:
     n1, _ = pair
-    body = {"instance": "x", "workflow": "wf", "function": "f", "code": "../counter.py"}
-    status, answer = _http("POST", f"{n1.url}/instances", body)
-    assert status == 400 and "no such file" in answer["error"]
-    status, answer = _http("POST", f"{n1.url}/instances", {**body, "code": "counter.py", "x": 1})
+    body = {"instance": "x", "workflow": "wf", "function": "f", "code": shipped("counter.py")}
+    escaping = {**body, "code": {"file": "../counter.py", "source": COUNTER}}
+    status, answer = _http("POST", f"{n1.url}/instances", escaping)
+    assert status == 400 and "code.file" in answer["error"], "no path leaves the work folder"
+    status, answer = _http("POST", f"{n1.url}/instances", {**body, "x": 1})
     assert status == 400 and "x" in answer["error"]
-    status, answer = _http("POST", f"{n1.url}/instances", {**body, "code": "broken.py"})
+    status, answer = _http("POST", f"{n1.url}/instances", {**body, "code": shipped("broken.py")})
     assert status == 400 and "does not load: ZeroDivisionError" in answer["error"]
     n1.deploy("strict", "counter.py")
     status, answer = _http("POST", f"{n1.instance_url('strict')}/call", {"src": "t", "msg": "!"})

@@ -6,8 +6,8 @@ import pytest
 from typer.testing import CliRunner
 
 from testbed import cli
+from testbed.cli import image as image_cli
 from testbed.errors import SetupError
-from testbed.image import cli as image_cli
 from testbed.image.build import NodeImage
 from testbed.image.spec import BaseChoice
 
@@ -41,7 +41,7 @@ def test_failed_step_exits_1_with_the_step_named(
     monkeypatch.setattr(image_cli, "build_node_image", failing_build)
     monkeypatch.setattr("sys.argv", ["testbed", "image", "build"])
     with pytest.raises(SystemExit) as exited:
-        cli.run()
+        cli.run_cli()
     assert exited.value.code == 1
     assert capsys.readouterr().err == (
         "error: base image (debootstrap) failed: debootstrap exited with status 1\n"

@@ -27,34 +27,27 @@ def names(context: bytes) -> dict[str, tarfile.TarInfo]:
         return {member.name: member for member in archive.getmembers()}
 
 
-def test_members_are_the_wheels_and_the_functions_without_caches(tmp_path: Path) -> None:
+def test_members_are_the_wheels_only(tmp_path: Path) -> None:
+    """Functions travel with their deploy: no example function is baked into the image."""
     wheelhouse = make_wheelhouse(tmp_path)
-    functions = tmp_path / "functions" / "wildfire"
-    (functions / "__pycache__").mkdir(parents=True)
-    (functions / "__pycache__" / "handler.cpython-311.pyc").write_bytes(b"\0")
-    (functions / "handler.py").write_text("def handle_call(x): return x\n")
-    members = context_members(tmp_path, wheelhouse)
+    (wheelhouse.dependencies / "not-a-wheel.txt").write_text("ignored")
+    members = context_members(wheelhouse)
     assert [name for name, _ in members] == [
         "wheels/dependencies/numpy-2.2.6-cp311-cp311-manylinux2014_x86_64.whl",
         "wheels/project/leotrek_testbed-0.1.0-py3-none-any.whl",
-        "functions/wildfire/handler.py",
     ]
 
 
-def test_context_has_dockerfile_pins_and_a_functions_folder_even_when_empty(
-    tmp_path: Path,
-) -> None:
-    members = context_members(tmp_path, make_wheelhouse(tmp_path))
+def test_context_has_dockerfile_pins_and_wheels(tmp_path: Path) -> None:
+    members = context_members(make_wheelhouse(tmp_path))
     context = build_context(b"FROM scratch\n", ["numpy==2.2.6", "rich==15.0.0"], members)
     entries = names(context)
     assert set(entries) == {
         "Dockerfile",
         "requirements.txt",
-        "functions",
         "wheels/dependencies/numpy-2.2.6-cp311-cp311-manylinux2014_x86_64.whl",
         "wheels/project/leotrek_testbed-0.1.0-py3-none-any.whl",
     }
-    assert entries["functions"].isdir()
     assert all(entry.uid == 0 and entry.gid == 0 for entry in entries.values())
     with tarfile.open(fileobj=io.BytesIO(context)) as archive:
         requirements = archive.extractfile("requirements.txt")

@@ -21,9 +21,9 @@ from testbed.orbit.timebase import (
     parse_instant,
     timescale,
 )
-from testbed.orbit.tle import read_tle_file
 from testbed.scenario.loader import scenario_from_data
 from testbed.scenario.model import ConstellationSpec, Scenario, WalkerShell
+from testbed.scenario.tle import read_tle_file
 from testbed.topology.engine import TopologyEngine
 from testbed.topology.geometry import elevation_deg
 from testbed.topology.links import GroundSites

@@ -72,7 +72,7 @@ def test_bad_options_exit_2_naming_the_option(
 ) -> None:
     monkeypatch.setattr("sys.argv", ["testbed", "paths", DEMO, *args])
     with pytest.raises(SystemExit) as exited:
-        cli.run()
+        cli.run_cli()
     assert exited.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith(message) and err.count("\n") == 1

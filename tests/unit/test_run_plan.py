@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from testbed.errors import UserError
-from testbed.platform.agent import codec
+from testbed.platform.node.agent import codec
 from testbed.run import plan
+from testbed.run.preflight import ingress_node
 from testbed.scenario.loader import load_scenario
 from testbed.topology.engine import TopologyEngine
 from testbed.workload.loader import load_workflow
@@ -41,10 +42,10 @@ def test_ingress_defaults_to_the_first_edge_node_and_unknown_names_are_refused()
     with TopologyEngine(scenario) as engine:
         nodes = engine.nodes
     default = scenario.workload.model_copy(update={"ingress": None})
-    assert plan.ingress_node(default, nodes) == "drone-1"
+    assert ingress_node(default, nodes) == "drone-1"
     unknown = scenario.workload.model_copy(update={"ingress": "drone-9"})
     with pytest.raises(UserError, match=r"workload.ingress: no node called 'drone-9'"):
-        plan.ingress_node(unknown, nodes)
+        ingress_node(unknown, nodes)
 
 
 def test_planned_requests_carry_their_number_and_send_time() -> None:

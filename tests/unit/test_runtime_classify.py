@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from testbed.errors import UserError
-from testbed.platform.runtime.classify import classify_files, classify_sources
-from testbed.platform.runtime.config import GaiaConfig
-from testbed.platform.runtime.modes import FunctionClass
+from testbed.platform.node.runtime.classify import classify_files, classify_sources
+from testbed.platform.node.runtime.config import GaiaConfig
+from testbed.platform.node.runtime.modes import FunctionClass
 
 
 def _class(source: str) -> FunctionClass:

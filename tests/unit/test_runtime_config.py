@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from testbed.platform.runtime.config import GaiaConfig
+from testbed.platform.node.runtime.config import GaiaConfig
 
 
 def test_defaults_are_the_published_numbers() -> None:

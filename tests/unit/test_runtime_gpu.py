@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from testbed.platform.runtime.gpu import GpuInfo, detect_gpu
+from testbed.platform.node.runtime.gpu import GpuInfo, detect_gpu
 
 
 @pytest.fixture(autouse=True)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from testbed.platform.runtime.classify import classify_sources
-from testbed.platform.runtime.config import GaiaConfig
-from testbed.platform.runtime.gpu import GpuInfo
-from testbed.platform.runtime.modes import Decision, Mode
-from testbed.platform.runtime.policy import FunctionRuntime, RuntimeSetting
+from testbed.platform.node.runtime.classify import classify_sources
+from testbed.platform.node.runtime.config import GaiaConfig
+from testbed.platform.node.runtime.gpu import GpuInfo
+from testbed.platform.node.runtime.modes import Decision, Mode
+from testbed.platform.node.runtime.policy import FunctionRuntime, function_runtime
 
 GPU = GpuInfo(True, "NVIDIA H100", "nvidia-smi -L")
 NO_GPU = GpuInfo(False, None, "torch not importable and nvidia-smi not found")
@@ -20,9 +20,9 @@ SOURCES = {
 }
 
 
-def _runtime(setting: RuntimeSetting, gpu: GpuInfo, source: str) -> FunctionRuntime:
+def _runtime(setting: str, gpu: GpuInfo, source: str) -> FunctionRuntime:
     classification = classify_sources({"handler.py": SOURCES[source]})
-    return FunctionRuntime(setting, gpu, classification, GaiaConfig(), deployed_at_s=0.0)
+    return function_runtime(setting, gpu, classification, GaiaConfig(), deployed_at_s=0.0)
 
 
 def _decisions_under_load(runtime: FunctionRuntime, cpu_ms: float) -> set[Decision]:
@@ -40,7 +40,7 @@ def _decisions_under_load(runtime: FunctionRuntime, cpu_ms: float) -> set[Decisi
 
 @pytest.mark.parametrize("setting", ["auto", "gpu"])
 @pytest.mark.parametrize("source", sorted(SOURCES))
-def test_without_a_gpu_every_decision_is_cpu(setting: RuntimeSetting, source: str) -> None:
+def test_without_a_gpu_every_decision_is_cpu(setting: str, source: str) -> None:
     runtime = _runtime(setting, NO_GPU, source)
     assert _decisions_under_load(runtime, cpu_ms=150_000.0) == {
         Decision(Mode.cpu, "no GPU detected")

@@ -6,9 +6,9 @@ from collections.abc import Mapping
 
 import pytest
 
-from testbed.platform.runtime.config import GaiaConfig
-from testbed.platform.runtime.modes import Decision, FunctionClass, Mode
-from testbed.platform.runtime.selector import AutoSelector
+from testbed.platform.node.runtime.config import GaiaConfig
+from testbed.platform.node.runtime.modes import Decision, FunctionClass, Mode
+from testbed.platform.node.runtime.selector import AutoSelector
 
 PAPER = GaiaConfig()
 LARGE_MATMUL = {Mode.cpu: 3000.0, Mode.gpu: 400.0}

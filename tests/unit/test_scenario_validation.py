@@ -270,7 +270,7 @@ def _cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
 def test_shipped_topologies_validate(path: Path) -> None:
     result = _cli("validate", path)
     assert result.returncode == 0, result.stderr
-    assert "satellites" in result.stdout and "emulated nodes" in result.stdout
+    assert "satellites" in result.stdout and "containers" in result.stdout
 
 
 def test_shipped_topologies_have_the_promised_sizes() -> None:

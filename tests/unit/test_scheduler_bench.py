@@ -8,7 +8,7 @@ from testbed.bench.platform_scheduler import (
     bench_scheduler,
     run_decisions,
 )
-from testbed.platform.scheduler import Cluster, HyperDriveScheduler
+from testbed.platform.control.scheduler import Cluster, HyperDriveScheduler
 
 
 def test_baseline_places_like_hyperdrive() -> None:

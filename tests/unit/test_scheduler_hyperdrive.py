@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import numpy as np
 import pytest
 
-from testbed.platform.scheduler import (
+from testbed.platform.control.scheduler import (
     Cluster,
     HyperDriveScheduler,
     Inbound,
@@ -22,9 +22,9 @@ from testbed.platform.scheduler import (
     ThermalState,
     ecef_km,
 )
-from testbed.platform.scheduler.candidates import near, select
-from testbed.platform.scheduler.filters import apply_filters
-from testbed.platform.scheduler.scores import heat_score, network_score
+from testbed.platform.control.scheduler.candidates import near, select
+from testbed.platform.control.scheduler.filters import apply_filters
+from testbed.platform.control.scheduler.scores import heat_score, network_score
 
 KM_PER_DEGREE = 2 * math.pi * 6371.0 / 360.0
 

@@ -14,10 +14,11 @@ from typing import TypeVar
 import pytest
 import redis
 
-from testbed.platform.state.clients import NodeClients
-from testbed.platform.state.graph import LatencyGraph, Link
-from testbed.platform.state.policy import make_state_policy
-from testbed.platform.state.store import AccessRecord, StateStore
+from testbed.platform.contract import StateAccess
+from testbed.platform.node.state.clients import NodeClients
+from testbed.platform.node.state.graph import LatencyGraph, Link
+from testbed.platform.node.state.policy import make_state_policy
+from testbed.platform.node.state.store import StateStore
 
 T = TypeVar("T")
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
@@ -127,7 +128,7 @@ def test_put_goes_to_the_chosen_node_and_get_reads_locally_first(redis_servers) 
     data, records = run(redis_servers, "n2", "databelt", get_from)
     assert data == b"x" * 1000
     assert [(r.locality, r.hit) for r in records] == [("local", True)]
-    assert all(isinstance(r, AccessRecord) and r.seconds > 0 for r in records)
+    assert all(isinstance(r, StateAccess) and r.seconds > 0 for r in records)
 
 
 def test_a_state_nobody_holds_is_two_misses(redis_servers) -> None:

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 import pytest
 
-from testbed.platform.topology_push import TopologyPusher
+from testbed.platform.control.topology_push import TopologyPusher
 from testbed.topology.paths import PathMatrix
 
 NAMES = ("a", "b", "c")

@@ -6,13 +6,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from testbed.emulation.shaping.plan import LinkState, Pairs
+from testbed.errors import SetupError
 
 if TYPE_CHECKING:
     from testbed.emulation.fabric import Fabric
 
 
-class BackendUnavailable(RuntimeError):
-    """This kernel cannot run the backend (e.g. no sch_netem)."""
+class BackendUnavailable(SetupError):
+    """This kernel cannot run the backend (e.g. no sch_netem): an environment error, so the
+    CLI prints one line and exits with status 1."""
+
+    def __init__(self, backend: str, reason: str) -> None:
+        super().__init__(f"{backend} backend", reason)
 
 
 @dataclass(frozen=True)

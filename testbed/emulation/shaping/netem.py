@@ -83,7 +83,7 @@ class NetemBackend:
         except NetlinkBatchError as exc:
             self.close()
             if is_missing_kind(exc):
-                raise BackendUnavailable(f"this kernel has no netem qdisc: {exc}") from exc
+                raise BackendUnavailable("netem", f"this kernel has no netem qdisc: {exc}") from exc
             raise
         except BaseException:
             self.close()

@@ -10,16 +10,13 @@ from pyroute2 import IPRoute
 from testbed.emulation import namespaces
 from testbed.emulation.addressing import NETNS_PREFIX
 from testbed.emulation.shaping import tc_messages
-from testbed.emulation.shaping.backend import ShapingBackend
-from testbed.emulation.shaping.netem import NetemBackend
+from testbed.emulation.shaping.backend import BackendUnavailable, ShapingBackend
 from testbed.emulation.shaping.netlink_batch import (
     NetlinkBatch,
     NetlinkBatchError,
     is_missing_kind,
 )
-from testbed.emulation.shaping.userspace import UserspaceBackend
-
-BACKENDS = ("netem", "userspace")
+from testbed.plugins import SHAPING_BACKENDS
 
 
 @functools.cache
@@ -59,11 +56,14 @@ def netem_supported() -> bool:
 
 
 def select_backend(name: str | None = None) -> ShapingBackend:
-    """The named backend, or (None) netem when the kernel has it, else userspace."""
+    """The named backend (registered in `testbed.plugins`), or (None) netem when the kernel
+    has it, else userspace; BackendUnavailable before anything is set up when the kernel
+    cannot run the one named."""
     if name is None:
         name = "netem" if netem_supported() else "userspace"
-    if name == "netem":
-        return NetemBackend()
-    if name == "userspace":
-        return UserspaceBackend()
-    raise ValueError(f"unknown shaping backend {name!r}; choose one of {', '.join(BACKENDS)}")
+    elif name == "netem" and not netem_supported():
+        raise BackendUnavailable(
+            "netem", "this kernel has no sch_netem qdisc; use --backend userspace (or auto)"
+        )
+    backend: ShapingBackend = SHAPING_BACKENDS.create(name)
+    return backend

@@ -1,0 +1,22 @@
+"""How commands print: rich tables that stay readable when piped to a file."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+WIDE_COLUMNS = 160
+"""Off a terminal rich assumes 80 columns and would cut tables; files get this width."""
+
+console = Console()
+error_console = Console(stderr=True)
+"""Progress and live views, so that stdout keeps only what a command answers."""
+
+
+def wide_console() -> Console:
+    """A console as wide as the terminal, and at least WIDE_COLUMNS when piped."""
+    return Console(width=max(Console().width, WIDE_COLUMNS))
+
+
+def print_wide(table: Table) -> None:
+    wide_console().print(table)

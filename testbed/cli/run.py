@@ -1,0 +1,156 @@
+"""`testbed run`, `report` and `experiment`: scenarios end to end, their reports, and grids
+of runs compared."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from testbed import api
+from testbed.cli.options import (
+    Backend,
+    Duration,
+    Json,
+    Overrides,
+    ScenarioArgument,
+    backend_option,
+    optional_duration,
+)
+from testbed.cli.output import console, print_wide
+from testbed.experiment.compare import comparison_table
+from testbed.plugins import AUTO_BACKEND
+
+DEFAULT_METRICS_PORT = 9464
+INTERRUPTED_STATUS = 130
+"""As a shell reports a command ended by Ctrl-C."""
+
+
+def summary_table(summary: dict[str, Any]) -> Table:
+    """The figures a user looks at first, from summary.json."""
+    table = Table("figure", "value", title=f"{summary['run'].get('scenario')} run summary")
+    requests, latency = summary["requests"], summary["latency_ms"] or {}
+    slo, state, ticks = summary["slo"], summary["state"], summary["ticks"]
+
+    def number(value: float | None, unit: str = "", scale: float = 1.0) -> str:
+        return "-" if value is None else f"{value * scale:.2f}{unit}"
+
+    def ms(*values: float | None) -> str:
+        return " / ".join(number(value, " ms") for value in values)
+
+    run = summary["run"]
+    for name, value in (
+        ("policies", f"scheduler {run.get('scheduler')}, state {run.get('state')}, "
+                     f"runtime {run.get('runtime')}"),
+        ("requests", f"{requests['sent']} sent, {requests['measured']} measured, "
+                     f"{requests['completed']} completed, {requests['failed']} failed, "
+                     f"{requests['lost']} lost"),
+        ("latency p50 / p95 / p99", ms(latency.get("p50"), latency.get("p95"), latency.get("p99"))),
+        ("path delay p50", ms((summary["path_delay_ms"] or {}).get("p50"))),
+        ("SLO violations", f"{slo['violated']} of {slo['checked']} "
+                           f"({number(slo['violation_rate'], '%', 100)})"),
+        ("throughput", number(summary["throughput_per_s"], " req/s")),
+        ("local state reads", number(state["local_ratio"], "%", 100)),
+        ("scheduling decision mean", ms(summary["decisions"]["scheduling_ms_mean"])),
+        ("state decision mean", ms(summary["decisions"]["state_ms_mean"])),
+        ("tick apply p50 / p95", ms(ticks["apply_ms_p50"], ticks["apply_ms_p95"])),
+        ("backend", str(run.get("backend"))),
+    ):  # fmt: skip
+        table.add_row(name, value)
+    return table
+
+
+def _show(result: api.RunResult, as_json: bool) -> None:
+    if as_json:
+        document = {"results": str(result.directory), "report": str(result.report)}
+        typer.echo(json.dumps({**document, **result.summary}, indent=1))
+        return
+    console.print(summary_table(result.summary))
+    console.print(f"results: {result.directory}\nreport:  {result.report}")
+
+
+def run(
+    scenario: Annotated[Path, typer.Argument(help="Scenario file (YAML) with a workload section.")],
+    out: Annotated[
+        Path | None, typer.Option(help="Results folder (default results/<scenario>-<time>).")
+    ] = None,
+    duration: Duration = None,
+    overrides: Overrides = None,
+    backend: Backend = AUTO_BACKEND,
+    metrics_port: Annotated[
+        int, typer.Option(help="Controller's Prometheus port during the run (0: none).")
+    ] = DEFAULT_METRICS_PORT,
+    as_json: Json = False,
+) -> None:
+    """Run a scenario end to end: bring up the network, deploy the workflow, drive the
+    requests from the ingress node, record everything, write the report, tear down."""
+    result = api.run(
+        scenario, overrides or [], optional_duration("--duration", duration), out,
+        backend_option(backend), live=not as_json, metrics_port=metrics_port or None,
+    )  # fmt: skip
+    _show(result, as_json)
+
+
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A results folder written by `testbed run`.")],
+    as_json: Json = False,
+) -> None:
+    """Rebuild a run's invocations.csv, requests.csv, summary.json and report.html from the
+    files it wrote (also after a crash or a SIGKILL)."""
+    _show(api.report(run_dir), as_json)
+
+
+def experiment(
+    scenario: ScenarioArgument,
+    vary: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--vary",
+            metavar="KEY=V1,V2",
+            help="Values to compare: --vary platform.scheduler=hyperdrive,random.",
+        ),
+    ] = None,
+    repeat: Annotated[
+        int, typer.Option(min=1, help="Runs per combination (figures averaged).")
+    ] = 1,
+    overrides: Overrides = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Experiment folder (default results/experiment-<scenario>-<time>)."),
+    ] = None,
+    duration: Duration = None,
+    backend: Backend = AUTO_BACKEND,
+) -> None:
+    """Run the scenario once per combination of the --vary values (first varies slowest),
+    --repeat times each, then compare latency, SLO violations, throughput and state locality
+    in comparison.md, comparison.csv and comparison.png."""
+    comparison = api.experiment(
+        scenario, vary or [], repeat, overrides or [], optional_duration("--duration", duration),
+        out, backend_option(backend), announce=lambda line: console.print(f"[bold]{line}[/]"),
+    )  # fmt: skip
+    _show_comparison(comparison)
+    if comparison.interrupted:
+        console.print(
+            f"experiment: interrupted after {len(comparison.finished)} of {comparison.planned} runs"
+        )
+        raise typer.Exit(INTERRUPTED_STATUS)
+
+
+def _show_comparison(comparison: api.Comparison) -> None:
+    for name in comparison.skipped:
+        console.print(f"[yellow]{name}: no summary, left out of the comparison[/]")
+    if not comparison.rows:
+        console.print("experiment: no run finished, nothing to compare")
+        return
+    print_wide(comparison_table(comparison.rows))
+    for path in comparison.files:
+        console.print(f"wrote {path}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(run)
+    app.command()(report)
+    app.command()(experiment)

@@ -1,0 +1,194 @@
+"""What the controller and the node agents agree on: ports, in-node paths, record names and
+the JSON bodies of the agent's API.
+
+Both sides import these from here (the agent inside every node; the controller that starts
+it, deploys to it and reads from it), so neither repeats a number or a field the other
+relies on. Bodies are checked on arrival, before anything runs.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from testbed.plugins import RUNTIME_POLICIES
+
+AGENT_PORT = 8080
+"""The agent's HTTP API in every node (management and emulated addresses alike)."""
+REDIS_PORT = 6379
+"""The node's own Redis, which the state middleware of every other node reaches."""
+
+RECORDS_DIR_IN_NODE = "/results/records"
+"""Where a node sees the host folder its agent appends invocation records to."""
+WORK_DIR_IN_NODE = "/var/lib/leotrek"
+"""Where the agent keeps what it is sent (the code of its instances)."""
+
+INGRESS = "ingress"
+"""Sender (and instance) name of the requests a workload driver sends into a workflow."""
+REQUEST_HANDLER = "request"
+"""Handler name of the record the ingress leaves per request it sent."""
+DELIVERY_HANDLER = "deliver-cast"
+"""Handler name of the record a sender leaves for a cast that was not delivered."""
+
+MAX_CODE_BYTES = 8 * 2**20
+"""A function's source travels in its deploy request; larger code belongs in the image."""
+
+
+def agent_url(host: str) -> str:
+    """The agent of the node at `host` (a management address or an emulated name)."""
+    return f"http://{host}:{AGENT_PORT}"
+
+
+def instance_url(node: str, instance: str) -> str:
+    """Where other agents reach an instance: by the node's emulated name, so every message
+    crosses the shaped network."""
+    return f"{agent_url(node)}/instances/{instance}"
+
+
+def records_file_in_node(node: str) -> str:
+    return f"{RECORDS_DIR_IN_NODE}/{node}.jsonl"
+
+
+# ------------------------------------------------------------------ bodies of the agent's API
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StateSettings(Body):
+    """Where the instance's `ctx.state` puts and gets (Databelt's inputs).
+
+    Puts go toward `destination` (default: this node) within `max_latency_ms` (default: no
+    limit); gets look in the local Redis, then in `holder`'s (default: `destination`).
+    `chain` groups a workflow's states (default: the workflow name).
+    """
+
+    chain: str | None = None
+    destination: str | None = None
+    max_latency_ms: float | None = Field(default=None, ge=0)
+    holder: str | None = None
+
+
+class FunctionCode(Body):
+    """A function's Python module, shipped with its deploy (as EDGELESS ships a function's
+    code with its workflow): the node image holds only the platform."""
+
+    file: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*\.py$")
+    source: str = Field(max_length=MAX_CODE_BYTES)
+
+
+class DeploySpec(Body):
+    """`POST /instances`: one function instance; `runtime` None takes the agent's policy."""
+
+    instance: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    workflow: str
+    function: str
+    code: FunctionCode
+    init_payload: dict[str, str] = {}
+    outputs: dict[str, str] = {}
+    runtime: Annotated[str, AfterValidator(RUNTIME_POLICIES.check)] | None = None
+    state: StateSettings = StateSettings()
+
+
+class Message(Body):
+    """`POST /instances/{id}/call|cast`: a message from `src`, `msg` as `codec.encode`.
+
+    `rid` is the request the message belongs to, `src_node` and `sent_s` (unix seconds)
+    where and when it left; agents fill them in, other senders may leave them out.
+    """
+
+    src: str
+    msg: str
+    rid: str | None = None
+    src_node: str | None = None
+    sent_s: float | None = None
+
+
+class PlannedRequest(Body):
+    id: str
+    at_s: float
+    msg: str
+
+
+class RequestPlan(Body):
+    """`POST /requests`: requests this node sends to `target` (an instance URL) at unix
+    times `at_s`, as the workflow's ingress; each leaves a `request` record."""
+
+    workflow: str
+    function: str
+    target: str
+    requests: list[PlannedRequest]
+
+
+class LinkSpec(Body):
+    a: str
+    b: str
+    latency_ms: float = Field(ge=0)
+    bandwidth_mbps: float = Field(gt=0)
+
+
+class TopologySpec(Body):
+    """`PUT /topology`: the other nodes' Redis (node -> [host, port]) and the links."""
+
+    redis: dict[str, tuple[str, int]] = {}
+    links: list[LinkSpec] = []
+
+
+# ------------------------------------------------------------------ records
+
+
+class Document(BaseModel):
+    """A record read back from files or agents: unknown fields (from newer agents) pass."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class StateAccess(Document):
+    """One Redis access: where, how many bytes, how long; `hit` is None for writes,
+    `decision_ms` (puts only) is how long the policy took to choose the node."""
+
+    key: str
+    node: str
+    locality: Literal["local", "remote"]
+    operation: Literal["put", "get"]
+    size_bytes: int
+    seconds: float
+    hit: bool | None
+    decision_ms: float | None = None
+
+
+class InvocationRecord(Document):
+    """One handler run (or one message sent, for the ingress and failed deliveries): where,
+    when, how long, on what, with which state accesses, for which request.
+
+    The agent writes it (one JSON line per record, and in its API's answers); the run's
+    analysis and `testbed records` read it. Times are unix seconds; sender and receiver read
+    the same host clock, so `transfer_ms` is the message's time on the emulated network.
+    """
+
+    instance: str
+    workflow: str
+    function: str
+    node: str
+    handler: str
+    request_id: str | None
+    src: str
+    src_node: str | None = None
+    sent_s: float | None = None
+    received_s: float | None = None
+    payload_bytes: int = 0
+    transfer_ms: float | None = None
+    start_s: float
+    end_s: float
+    exec_ms: float
+    mode: str
+    reason: str
+    state_accesses: tuple[StateAccess, ...] = ()
+    error: str | None = None
+
+    @property
+    def handled(self) -> bool:
+        """A handler ran for this record (not a request sent or a failed delivery)."""
+        return self.handler not in (REQUEST_HANDLER, DELIVERY_HANDLER)

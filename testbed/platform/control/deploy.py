@@ -1,0 +1,146 @@
+"""Deploy placed functions to the node agents over HTTP, and the bodies that carries.
+
+Every instance gets its code (the function's module travels with the deploy, so a
+workflow's functions can live in any folder) and its outputs as the successors' URLs on
+their nodes' emulated names, so everything the functions send each other crosses the
+shaped network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import httpx
+
+from testbed.errors import SetupError, UserError
+from testbed.platform.contract import (
+    MAX_CODE_BYTES,
+    REDIS_PORT,
+    DeploySpec,
+    FunctionCode,
+    LinkSpec,
+    StateSettings,
+    TopologySpec,
+    instance_url,
+)
+from testbed.platform.control.placement import PlacedFunction, function_order
+from testbed.platform.node.state.graph import direct_pairs
+from testbed.topology.paths import PathMatrix
+from testbed.workload.model import FunctionInstance, Workflow
+
+DEPLOY_TIMEOUT_S = 60.0
+"""An instance's deploy runs its module's top level and handle_init on the node."""
+
+
+def function_code(workflow: Workflow, function: FunctionInstance) -> FunctionCode:
+    """The function's module as it travels to the node (UserError naming it when it cannot)."""
+    where = f"workflow {workflow.name}: {function.name}: code {function.code}"
+    try:
+        source = function.code.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise UserError(f"{where}: cannot read it ({error})") from None
+    if len(source.encode()) > MAX_CODE_BYTES:
+        raise UserError(f"{where}: larger than {MAX_CODE_BYTES // 2**20} MiB")
+    return FunctionCode(file=function.code.name, source=source)
+
+
+def deploy_specs(workflow: Workflow, placements: Sequence[PlacedFunction]) -> dict[str, DeploySpec]:
+    """The `POST /instances` body for each function, by function name."""
+    by_name = {placed.function: placed for placed in placements}
+    specs: dict[str, DeploySpec] = {}
+    for function in workflow.functions:
+        placed = by_name[function.name]
+        specs[function.name] = DeploySpec(
+            instance=placed.instance,
+            workflow=workflow.name,
+            function=function.name,
+            code=function_code(workflow, function),
+            init_payload=function.init_payload,
+            outputs={
+                channel: instance_url(by_name[target].node, by_name[target].instance)
+                for channel, target in workflow.output_mapping(function.name).items()
+                if target in by_name
+            },
+            state=_state_settings(workflow, function.name, by_name),
+        )
+    return specs
+
+
+def _state_settings(
+    workflow: Workflow, name: str, by_name: Mapping[str, PlacedFunction]
+) -> StateSettings:
+    """Databelt's inputs for one function: its states go toward the node of its successor
+    within that edge's SLO; it reads its predecessor's states from the predecessor's node."""
+    forward = [e for e in workflow.edges if e.source == name and not e.returns]
+    successor = next((e for e in forward if e.target in by_name), None)
+    predecessor = next((e for e in workflow.predecessors(name) if e.source in by_name), None)
+    return StateSettings(
+        chain=workflow.name,
+        destination=None if successor is None else by_name[successor.target].node,
+        max_latency_ms=None if successor is None else successor.slo.max_latency_ms,
+        holder=None if predecessor is None else by_name[predecessor.source].node,
+    )
+
+
+def topology_spec(matrix: PathMatrix) -> TopologySpec:
+    """`PUT /topology` for the agents: every node's Redis by its emulated name, and the links
+    between nodes whose best path relays through no other emulated node."""
+    a, b = direct_pairs(matrix)
+    return TopologySpec(
+        redis={name: (name, REDIS_PORT) for name in matrix.names},
+        links=[
+            LinkSpec(
+                a=matrix.names[i],
+                b=matrix.names[j],
+                latency_ms=float(matrix.delay_ms[i, j]),
+                bandwidth_mbps=float(matrix.bandwidth_mbps[i, j]),
+            )
+            for i, j in zip(a, b, strict=True)
+        ],
+    )
+
+
+def _refused(what: str, response: httpx.Response) -> Exception:
+    """A refusal the user can fix (their code does not load or its init raises) is a
+    UserError; anything else the agent answers is the environment's."""
+    try:
+        detail = str(response.json().get("error", response.text))
+    except ValueError:
+        detail = response.text
+    detail = detail.strip().splitlines()[-1][:300] if detail.strip() else "no detail"
+    if response.status_code in (400, 409, 500):
+        return UserError(f"{what}: refused by the agent: {detail}")
+    return SetupError(what, f"HTTP {response.status_code}: {detail}")
+
+
+def deploy(
+    workflow: Workflow,
+    placements: Sequence[PlacedFunction],
+    agent_urls: Mapping[str, str],
+    topology: PathMatrix,
+) -> None:
+    """Give the agents the current topology (for the state policy), then deploy successors
+    before predecessors, so no output points at a missing instance.
+
+    `agent_urls` holds the agents that can answer now (the controller's side).
+    """
+    specs = deploy_specs(workflow, placements)
+    by_name = {placed.function: placed for placed in placements}
+    body = topology_spec(topology).model_dump(mode="json")
+    try:
+        with httpx.Client(timeout=DEPLOY_TIMEOUT_S) as client:
+            for node, url in agent_urls.items():
+                response = client.put(f"{url}/topology", json=body)
+                if response.status_code != 200:
+                    raise _refused(f"topology for {node}", response)
+            for name in reversed(function_order(workflow)):
+                node = by_name[name].node
+                if node not in agent_urls:
+                    raise SetupError(f"deploying {name}", f"node {node} cannot answer (paused)")
+                response = client.post(
+                    f"{agent_urls[node]}/instances", json=specs[name].model_dump(mode="json")
+                )
+                if response.status_code != 201:
+                    raise _refused(f"deploying {name} on {node}", response)
+    except httpx.HTTPError as error:
+        raise SetupError("deploy", f"{type(error).__name__}: {error}") from None

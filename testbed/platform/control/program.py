@@ -1,0 +1,73 @@
+"""The platform as the emulator runs it: the node agent as every node's main process.
+
+The emulation is handed this program and knows nothing of it; this module is the one place
+that says how an agent is started (its command line), when it is ready and what it needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from testbed.emulation.program import RunningNode
+from testbed.platform.contract import (
+    AGENT_PORT,
+    RECORDS_DIR_IN_NODE,
+    REDIS_PORT,
+    agent_url,
+    records_file_in_node,
+)
+from testbed.scenario.model import PlatformSpec
+from testbed.topology.nodes import EmulatedNode
+
+AGENT_MODULE = "testbed.platform.node.agent"
+AGENT_MIN_MEMORY_BYTES = 128 * 2**20
+"""The agent with its Redis takes about 70 MiB; below this the kernel kills it."""
+_HEALTH_TIMEOUT_S = 2.0
+
+
+@dataclass(frozen=True)
+class AgentProgram:
+    """Every node runs the platform agent with its Redis; with `records_dir` each agent
+    appends its invocation records to `<records_dir>/<node>.jsonl` on the host."""
+
+    platform: PlatformSpec
+    records_dir: Path | None = None
+    description: str = "the platform agent and its Redis"
+    min_memory_bytes: int = AGENT_MIN_MEMORY_BYTES
+
+    def command(self, node: EmulatedNode, nodes: Sequence[EmulatedNode]) -> tuple[str, ...]:
+        """The agent, with every other node's Redis by its emulated name."""
+        peers = [
+            arg
+            for other in nodes
+            if other.name != node.name
+            for arg in ("--peer", f"{other.name}={other.name}:{REDIS_PORT}")
+        ]
+        records = ("--records-file", records_file_in_node(node.name)) if self.records_dir else ()
+        return (
+            "python3", "-m", AGENT_MODULE, "--node", node.name,
+            "--port", str(AGENT_PORT), "--redis-port", str(REDIS_PORT),
+            "--state-policy", self.platform.state, "--runtime", self.platform.runtime,
+            *peers, *records,
+        )  # fmt: skip
+
+    def volumes(self) -> Mapping[str, str]:
+        return {str(self.records_dir): RECORDS_DIR_IN_NODE} if self.records_dir else {}
+
+    def ready(self, node: RunningNode) -> bool:
+        try:
+            answer = httpx.get(
+                f"{agent_url(node.management_address)}/health", timeout=_HEALTH_TIMEOUT_S
+            )
+        except httpx.HTTPError:
+            return False
+        return answer.status_code == 200
+
+
+def agent_urls(nodes: Sequence[RunningNode]) -> dict[str, str]:
+    """Each node's agent over the management network (the controller's side)."""
+    return {node.name: agent_url(node.management_address) for node in nodes}

@@ -1,0 +1,33 @@
+"""HyperDrive-like SLO-aware placement of workflow tasks, and its baselines (pure logic)."""
+
+from testbed.platform.control.scheduler.cluster import Cluster, ecef_km
+from testbed.platform.control.scheduler.hyperdrive import HyperDriveScheduler, Ranking
+from testbed.platform.control.scheduler.latency import LatencyView, MatrixLatencyView
+from testbed.platform.control.scheduler.model import (
+    Inbound,
+    Node,
+    NoPlacement,
+    Placement,
+    Request,
+    Task,
+    ThermalState,
+)
+from testbed.platform.control.scheduler.registry import Scheduler, make_scheduler
+
+__all__ = [
+    "Cluster",
+    "HyperDriveScheduler",
+    "Inbound",
+    "LatencyView",
+    "MatrixLatencyView",
+    "NoPlacement",
+    "Node",
+    "Placement",
+    "Ranking",
+    "Request",
+    "Scheduler",
+    "Task",
+    "ThermalState",
+    "ecef_km",
+    "make_scheduler",
+]

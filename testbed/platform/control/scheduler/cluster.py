@@ -1,0 +1,113 @@
+"""The nodes as column arrays, so that filters and scores run over all candidates at once.
+
+Capacity, reservations, vicinity (unit vectors of the nodes' ground points) and satellite
+temperatures live here; reservations and heating are the only state a decision changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from testbed.platform.control.scheduler.model import Node, Task
+
+EARTH_RADIUS_KM = 6371.0
+# Vicinity classes of HyperDrive's candidate search: cloud sites count as ground.
+VICINITY_CLASS = {"cloud": "ground", "ground": "ground", "edge": "edge", "satellite": "space"}
+
+
+def ecef_km(lat_deg: float, lon_deg: float, altitude_km: float = 0.0) -> tuple[float, float, float]:
+    """A position from latitude/longitude on a spherical Earth (enough for vicinity)."""
+    lat, lon = np.radians(lat_deg), np.radians(lon_deg)
+    radius_km = EARTH_RADIUS_KM + altitude_km
+    return (
+        float(radius_km * np.cos(lat) * np.cos(lon)),
+        float(radius_km * np.cos(lat) * np.sin(lon)),
+        float(radius_km * np.sin(lat)),
+    )
+
+
+class Cluster:
+    """Node columns in `names` order; positions can move (satellites), capacity cannot."""
+
+    def __init__(self, nodes: Sequence[Node]) -> None:
+        if not nodes:
+            raise ValueError("a cluster needs at least one node")
+        self.nodes = tuple(nodes)
+        self.names = tuple(node.name for node in nodes)
+        self.index = {name: k for k, name in enumerate(self.names)}
+        self.name_array = np.array(self.names, dtype=object)
+        if len(self.index) != len(self.names):
+            raise ValueError("node names must be unique")
+        self.kind = np.array([node.kind for node in nodes])
+        vicinity = np.array([VICINITY_CLASS[node.kind] for node in nodes])
+        self.members = {
+            name: np.flatnonzero(vicinity == name) for name in set(VICINITY_CLASS.values())
+        }
+        self.arch = np.array([node.arch for node in nodes])
+        self.capacity_milli_cpu = np.array([node.milli_cpu for node in nodes], dtype=float)
+        self.capacity_memory_mb = np.array([node.memory_mb for node in nodes], dtype=float)
+        self.reserved_milli_cpu = np.array([n.reserved_milli_cpu for n in nodes], dtype=float)
+        self.reserved_memory_mb = np.array([n.reserved_memory_mb for n in nodes], dtype=float)
+        self.is_satellite = self.kind == "satellite"
+        thermal = [node.thermal for node in nodes]
+        self.temperature_c = np.array([t.temperature_c if t else np.nan for t in thermal])
+        self.heating_c_per_core_minute = np.array(
+            [t.heating_c_per_core_minute if t else 0.0 for t in thermal]
+        )
+        self.cooling_c_per_minute = np.array(
+            [t.cooling_c_per_minute if t else 0.0 for t in thermal]
+        )
+        self.ground_unit = np.zeros((len(nodes), 3))
+        self.move(np.array([node.position_ecef_km for node in nodes], dtype=float))
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def move(self, positions_ecef_km: np.ndarray) -> None:
+        """New positions (N x 3, `names` order), e.g. satellites at the next topology tick."""
+        norms = np.linalg.norm(positions_ecef_km, axis=1, keepdims=True)
+        self.ground_unit = positions_ecef_km / np.where(norms > 0, norms, 1.0)
+
+    def ground_distance_km(self, origin: int, nodes: np.ndarray | None = None) -> np.ndarray:
+        """Great-circle distance between the ground points below `origin` and `nodes`."""
+        units = self.ground_unit if nodes is None else self.ground_unit[nodes]
+        cosine = np.clip(units @ self.ground_unit[origin], -1.0, 1.0)
+        return EARTH_RADIUS_KM * np.arccos(cosine)
+
+    def fits(self, task: Task, nodes: np.ndarray) -> np.ndarray:
+        """Which of `nodes` have the task's milli-CPU and memory free."""
+        free_cpu = self.capacity_milli_cpu[nodes] - self.reserved_milli_cpu[nodes]
+        free_memory = self.capacity_memory_mb[nodes] - self.reserved_memory_mb[nodes]
+        return (free_cpu >= task.milli_cpu) & (free_memory >= task.memory_mb)
+
+    def exec_time_s(self, task: Task, nodes: np.ndarray) -> np.ndarray:
+        """Expected run time of `task` on each of `nodes` (NaN where its arch is not allowed)."""
+        times = np.full(len(nodes), np.nan)
+        for arch, seconds in task.exec_time_s.items():
+            times[self.arch[nodes] == arch] = seconds
+        return times
+
+    def temperature_rise_c(self, task: Task, nodes: np.ndarray) -> np.ndarray:
+        """Heating minus radiated heat over the run (HyperDrive's estimate; 0 on the ground)."""
+        minutes = self.exec_time_s(task, nodes) / 60.0
+        cores = task.milli_cpu / 1000.0
+        heating = self.heating_c_per_core_minute[nodes] * cores * minutes
+        return heating - self.cooling_c_per_minute[nodes] * minutes
+
+    def try_reserve(self, node: int, task: Task) -> bool:
+        """Take the task's resources on `node` and heat it up; False if they are gone."""
+        nodes = np.array([node])
+        if not self.fits(task, nodes)[0]:
+            return False
+        self.reserved_milli_cpu[node] += task.milli_cpu
+        self.reserved_memory_mb[node] += task.memory_mb
+        if self.is_satellite[node]:
+            self.temperature_c[node] += max(float(self.temperature_rise_c(task, nodes)[0]), 0.0)
+        return True
+
+    def release(self, node: int, task: Task) -> None:
+        """Give back what `try_reserve` took (the heat stays: it radiates away over time)."""
+        self.reserved_milli_cpu[node] -= task.milli_cpu
+        self.reserved_memory_mb[node] -= task.memory_mb

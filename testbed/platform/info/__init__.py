@@ -1,1 +1,0 @@
-"""The info service: current and predicted paths, served to nodes over the management network."""

@@ -1,0 +1,93 @@
+"""`python -m testbed.platform.node.agent --node NAME ...`: the node agent as a process.
+
+It starts the node's Redis, serves the API until SIGTERM/SIGINT, then stops the
+instances' timers and the Redis server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+from pathlib import Path
+
+from aiohttp import web
+
+from testbed.platform.contract import AGENT_PORT, REDIS_PORT, WORK_DIR_IN_NODE, TopologySpec
+from testbed.platform.node.agent.app import make_app
+from testbed.platform.node.agent.metrics import AgentMetrics
+from testbed.platform.node.agent.node import Agent
+from testbed.platform.node.agent.records import RecordLog
+from testbed.platform.node.agent.redis_server import RedisServer
+from testbed.platform.node.agent.state_backend import StateBackend
+from testbed.platform.node.runtime.gpu import detect_gpu
+from testbed.platform.node.state import make_state_policy
+from testbed.plugins import RUNTIME_POLICIES, STATE_POLICIES
+
+
+def _peer(text: str) -> tuple[str, tuple[str, int]]:
+    """`NODE=HOST:PORT` -> (node, (host, port))."""
+    node, _, address = text.partition("=")
+    host, _, port = address.rpartition(":")
+    if not (node and host and port.isdigit()):
+        raise argparse.ArgumentTypeError(f"{text!r} is not NODE=HOST:PORT")
+    return node, (host, int(port))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m testbed.platform.node.agent")
+    parser.add_argument("--node", required=True)
+    parser.add_argument("--host", default="0.0.0.0")
+    parser.add_argument("--port", type=int, default=AGENT_PORT)
+    parser.add_argument("--redis-port", type=int, default=REDIS_PORT)
+    parser.add_argument(
+        "--work-dir", type=Path, default=Path(WORK_DIR_IN_NODE), help="where deployed code goes"
+    )
+    parser.add_argument("--state-policy", choices=STATE_POLICIES.names(), default="databelt")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random state policy")
+    parser.add_argument("--runtime", choices=RUNTIME_POLICIES.names(), default="auto")
+    parser.add_argument(
+        "--peer", type=_peer, action="append", default=[], help="another node's Redis"
+    )
+    parser.add_argument(
+        "--records-file", type=Path, default=None, help="append every record here (JSON lines)"
+    )
+    return parser
+
+
+async def serve(args: argparse.Namespace) -> None:
+    """Run until a termination signal, then shut down in reverse order of start."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    async with contextlib.AsyncExitStack() as started:
+        redis = RedisServer(args.host, args.redis_port)
+        started.push_async_callback(redis.stop)
+        await redis.start()
+        policy = make_state_policy(args.state_policy, args.seed)
+        state = StateBackend(args.node, (redis.client_host, args.redis_port), policy)
+        started.push_async_callback(state.aclose)
+        await state.update(TopologySpec(redis=dict(args.peer)))
+        agent = Agent(
+            args.node, args.work_dir, state, AgentMetrics(redis), detect_gpu(),
+            args.runtime, RecordLog(args.records_file),
+        )  # fmt: skip
+        started.push_async_callback(agent.close)
+        runner = web.AppRunner(make_app(agent, redis))
+        started.push_async_callback(runner.cleanup)
+        await runner.setup()
+        await web.TCPSite(runner, args.host, args.port).start()
+        logging.info("agent %s on %s:%d", args.node, args.host, args.port)
+        await stop.wait()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    asyncio.run(serve(_parser().parse_args()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,171 @@
+"""The agent's HTTP API (aiohttp); bodies are checked against `spec` and answered in JSON.
+
+GET    /health                  node, Redis status, instances with restarts and class
+GET    /metrics                 Prometheus text
+GET    /records?limit=N         the latest invocation records
+PUT    /topology                TopologySpec -> the nodes whose Redis the agent knows
+POST   /instances               DeploySpec -> 201 {instance, class, evidence, record}
+DELETE /instances/{id}          -> {record}
+POST   /instances/{id}/call     Message -> {reply, record}; 500 {error, record}
+POST   /instances/{id}/cast     Message -> 202 {accepted}; runs in the background
+POST   /requests                RequestPlan -> 202 {planned}; this node sends them as ingress
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
+from pydantic import BaseModel, ValidationError
+
+from testbed.platform.contract import DeploySpec, Message, RequestPlan, TopologySpec
+from testbed.platform.node.agent import codec
+from testbed.platform.node.agent.node import Agent, DeployError, InvocationError
+from testbed.platform.node.agent.records import Delivery
+from testbed.platform.node.agent.redis_server import RedisServer
+
+AGENT = web.AppKey("agent", Agent)
+REDIS = web.AppKey("redis", RedisServer)
+DEFAULT_RECORDS = 100
+
+
+def _error(status: int, message: str, **extra: Any) -> web.Response:
+    return web.json_response({"error": message, **extra}, status=status)
+
+
+def _bad_request(error: Exception) -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(
+        text=json.dumps({"error": str(error)}), content_type="application/json"
+    )
+
+
+async def _body(request: web.Request, model: type[BaseModel]) -> Any:
+    """The request body as `model`, or an HTTP 400 naming what is wrong."""
+    try:
+        return model.model_validate(await request.json())
+    except (json.JSONDecodeError, ValidationError) as error:
+        raise _bad_request(error) from error
+
+
+async def _message(request: web.Request) -> tuple[Delivery, Any]:
+    """How a `Message` body came (stamped on arrival) and its decoded value (HTTP 400 if it
+    does not decode)."""
+    message: Message = await _body(request, Message)
+    delivery = Delivery(
+        message.rid, message.src, message.src_node, message.sent_s, time.time(), len(message.msg)
+    )
+    try:
+        return delivery, codec.decode(message.msg)
+    except Exception as error:  # unpickling garbage can raise almost anything
+        raise _bad_request(ValueError(f"msg is not a base64 pickle: {error}")) from error
+
+
+async def health(request: web.Request) -> web.Response:
+    agent, redis = request.app[AGENT], request.app[REDIS]
+    return web.json_response(
+        {
+            "node": agent.node,
+            "redis": {
+                "up": redis.up,
+                "port": redis.port,
+                "pid": redis.pid,
+                "restarts": redis.restarts,
+            },
+            "gpu": {"available": agent.gpu.available, "name": agent.gpu.name},
+            "instances": {key: inst.status() for key, inst in agent.instances.items()},
+        }
+    )
+
+
+async def metrics(request: web.Request) -> web.Response:
+    body = request.app[AGENT].metrics.render()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def records(request: web.Request) -> web.Response:
+    try:
+        limit = int(request.query.get("limit", DEFAULT_RECORDS))
+    except ValueError as error:
+        raise _bad_request(error) from error
+    latest = list(request.app[AGENT].records)[-limit:] if limit > 0 else []
+    return web.json_response({"records": [record.model_dump(mode="json") for record in latest]})
+
+
+async def topology(request: web.Request) -> web.Response:
+    spec: TopologySpec = await _body(request, TopologySpec)
+    agent = request.app[AGENT]
+    await agent.state.update(spec)
+    return web.json_response({"nodes": sorted(agent.state.addresses)})
+
+
+async def deploy(request: web.Request) -> web.Response:
+    spec: DeploySpec = await _body(request, DeploySpec)
+    agent = request.app[AGENT]
+    if spec.instance in agent.instances:
+        return _error(409, f"instance {spec.instance} exists")
+    try:
+        instance, record = await agent.deploy(spec)
+    except DeployError as error:
+        return _error(400, str(error))
+    except InvocationError as error:
+        return _error(500, str(error), record=error.record.model_dump(mode="json"))
+    status = instance.status()
+    body = {"instance": instance.id, "class": status["class"], "evidence": status["evidence"]}
+    return web.json_response({**body, "record": record.model_dump(mode="json")}, status=201)
+
+
+async def remove(request: web.Request) -> web.Response:
+    instance_id = request.match_info["id"]
+    if instance_id not in request.app[AGENT].instances:
+        return _error(404, f"no instance {instance_id}")
+    record = await request.app[AGENT].remove(instance_id)
+    return web.json_response({"record": record.model_dump(mode="json")})
+
+
+async def call(request: web.Request) -> web.Response:
+    delivery, msg = await _message(request)
+    agent, instance_id = request.app[AGENT], request.match_info["id"]
+    if instance_id not in agent.instances:
+        return _error(404, f"no instance {instance_id}")
+    try:
+        reply, record = await agent.call(instance_id, delivery, msg)
+    except InvocationError as error:
+        return _error(500, str(error), record=error.record.model_dump(mode="json"))
+    except RuntimeError as error:
+        return _error(503, str(error))
+    return web.json_response({"reply": reply, "record": record.model_dump(mode="json")})
+
+
+async def cast(request: web.Request) -> web.Response:
+    delivery, msg = await _message(request)
+    agent, instance_id = request.app[AGENT], request.match_info["id"]
+    if instance_id not in agent.instances:
+        return _error(404, f"no instance {instance_id}")
+    agent.cast(instance_id, delivery, msg)
+    return web.json_response({"accepted": True}, status=202)
+
+
+async def plan_requests(request: web.Request) -> web.Response:
+    plan: RequestPlan = await _body(request, RequestPlan)
+    request.app[AGENT].plan_requests(plan)
+    return web.json_response({"planned": len(plan.requests)}, status=202)
+
+
+def make_app(agent: Agent, redis: RedisServer) -> web.Application:
+    """The routes over a started agent and its Redis supervisor."""
+    app = web.Application()
+    app[AGENT] = agent
+    app[REDIS] = redis
+    app.router.add_get("/health", health)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/records", records)
+    app.router.add_put("/topology", topology)
+    app.router.add_post("/instances", deploy)
+    app.router.add_delete("/instances/{id}", remove)
+    app.router.add_post("/instances/{id}/call", call)
+    app.router.add_post("/instances/{id}/cast", cast)
+    app.router.add_post("/requests", plan_requests)
+    return app

@@ -1,0 +1,75 @@
+"""A deployed function instance: its module, runtime decision maker, saved state and timers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from testbed.platform.contract import DeploySpec
+from testbed.platform.node.runtime.classify import Classification
+from testbed.platform.node.runtime.policy import FunctionRuntime
+from testbed.workload.modules import load_function_module
+
+
+class Instance:
+    """One instance; its handlers run one at a time (`lock`), as in EDGELESS."""
+
+    def __init__(
+        self,
+        spec: DeploySpec,
+        code: Path,
+        classification: Classification,
+        runtime: FunctionRuntime,
+    ) -> None:
+        self.spec = spec
+        self.code = code
+        self.classification = classification
+        self.runtime = runtime
+        self.lock = asyncio.Lock()
+        self.module: ModuleType | None = None
+        self.saved_state: Any = None
+        self.restarts = 0
+        self.failure: str | None = None
+        self._timers: set[asyncio.TimerHandle] = set()
+
+    @property
+    def id(self) -> str:
+        return self.spec.instance
+
+    def load(self) -> None:
+        """A fresh copy of the module (blocking: runs the module's top level)."""
+        self.module = load_function_module(self.code, self.id)
+
+    def handler(self, name: str) -> Callable[..., Any] | None:
+        return None if self.module is None else getattr(self.module, name, None)
+
+    def schedule(self, delay_s: float, callback: Callable[[], None]) -> None:
+        """Run `callback` on the loop after `delay_s`, unless the instance stops first."""
+        loop = asyncio.get_running_loop()
+
+        def fire() -> None:
+            self._timers.discard(handle)
+            callback()
+
+        handle = loop.call_later(delay_s, fire)
+        self._timers.add(handle)
+
+    def cancel_timers(self) -> None:
+        """Pending timers die with the instance (as in `LocalRuntime`)."""
+        for handle in self._timers:
+            handle.cancel()
+        self._timers.clear()
+
+    def status(self) -> dict[str, Any]:
+        """The instance as `/health` shows it."""
+        return {
+            "workflow": self.spec.workflow,
+            "function": self.spec.function,
+            "restarts": self.restarts,
+            "failure": self.failure,
+            "class": self.classification.function_class.name,
+            "evidence": [str(evidence) for evidence in self.classification.evidence],
+        }

@@ -1,0 +1,365 @@
+"""The agent's core: deploys instances, runs their handlers, routes their messages.
+
+A handler that raises fails its invocation (the record keeps the error) and the instance
+is restarted: `handle_stop` on the old module, a fresh module, `handle_init` with the state
+it last synced. A failed restart leaves the instance refusing invocations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from testbed.errors import UserError
+from testbed.platform.contract import (
+    DELIVERY_HANDLER,
+    INGRESS,
+    REQUEST_HANDLER,
+    DeploySpec,
+    InvocationRecord,
+    RequestPlan,
+)
+from testbed.platform.node.agent import codec
+from testbed.platform.node.agent.context import AgentContext, InstanceState
+from testbed.platform.node.agent.instance import Instance
+from testbed.platform.node.agent.metrics import AgentMetrics
+from testbed.platform.node.agent.records import NO_DELIVERY, Delivery, RecordLog
+from testbed.platform.node.agent.state_backend import StateBackend
+from testbed.platform.node.runtime.classify import classify_files
+from testbed.platform.node.runtime.config import DEFAULT_CONFIG
+from testbed.platform.node.runtime.gpu import GpuInfo
+from testbed.platform.node.runtime.policy import function_runtime
+from testbed.workload.function_api import SELF
+
+LOG = logging.getLogger(__name__)
+
+RECORDS_KEPT = 10_000
+HTTP_TIMEOUT_S = 60.0
+
+
+def _describe(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
+class InvocationError(Exception):
+    """A handler raised; `record` holds the error."""
+
+    def __init__(self, record: InvocationRecord) -> None:
+        super().__init__(record.error)
+        self.record = record
+
+
+class DeployError(Exception):
+    """The code of an instance cannot be found, classified or loaded."""
+
+
+class RemoteError(RuntimeError):
+    """A call to another instance failed there (or on the way)."""
+
+
+class Agent:
+    """The instances of one node and everything they reach."""
+
+    def __init__(
+        self,
+        node: str,
+        work_dir: Path,
+        state: StateBackend,
+        metrics: AgentMetrics,
+        gpu: GpuInfo,
+        runtime: str,
+        record_log: RecordLog | None = None,
+    ) -> None:
+        self.node = node
+        self.code_dir = work_dir.resolve() / "instances"
+        self.state = state
+        self.metrics = metrics
+        self.gpu = gpu
+        self.runtime = runtime
+        self.instances: dict[str, Instance] = {}
+        self.records: deque[InvocationRecord] = deque(maxlen=RECORDS_KEPT)
+        self.record_log = record_log or RecordLog(None)
+        self._requests_started = 0
+        self.loop = asyncio.get_running_loop()
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=HTTP_TIMEOUT_S))
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    async def close(self) -> None:
+        """Stop timers and background work, close the HTTP client."""
+        for instance in self.instances.values():
+            instance.cancel_timers()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._session.close()
+        self.record_log.close()
+
+    def _keep(self, record: InvocationRecord) -> None:
+        """Remember a record, append it to the record log, count it in the metrics."""
+        self.records.append(record)
+        self.record_log.append(record)
+        self.metrics.observe(record)
+
+    # -- lifecycle
+
+    def _store_code(self, spec: DeploySpec) -> Path:
+        """The instance's module, written where tracebacks and the classifier find it."""
+        folder = self.code_dir / spec.instance
+        folder.mkdir(parents=True, exist_ok=True)
+        code = folder / spec.code.file
+        code.write_text(spec.code.source, encoding="utf-8")
+        return code
+
+    async def deploy(self, spec: DeploySpec) -> tuple[Instance, InvocationRecord]:
+        """Store, classify, load and initialise an instance.
+
+        DeployError if the code does not classify or load, InvocationError if handle_init
+        raises.
+        """
+        code = await asyncio.to_thread(self._store_code, spec)
+        try:
+            classification = classify_files([code])
+        except UserError as error:
+            raise DeployError(str(error)) from error
+        deployed_at_s = time.time()
+        setting = spec.runtime or self.runtime
+        runtime = function_runtime(setting, self.gpu, classification, DEFAULT_CONFIG, deployed_at_s)
+        instance = Instance(spec, code, classification, runtime)
+        try:
+            await asyncio.to_thread(instance.load)
+        except Exception as error:  # the module's top level is arbitrary code
+            raise DeployError(f"{spec.code.file} does not load: {_describe(error)}") from error
+        # Registered before handle_init: a timer or message it triggers at once (a client's
+        # first tick, say) must find the instance; the lock holds them until init is done.
+        self.instances[spec.instance] = instance
+        async with instance.lock:
+            _, record = await self._run(
+                instance, "handle_init", NO_DELIVERY, dict(spec.init_payload), None
+            )
+        if record.error is not None:
+            instance.cancel_timers()
+            del self.instances[spec.instance]
+            raise InvocationError(record)
+        return instance, record
+
+    async def remove(self, instance_id: str) -> InvocationRecord:
+        """Stop an instance (KeyError if unknown); its timers die with it."""
+        instance = self.instances.pop(instance_id)
+        instance.cancel_timers()
+        async with instance.lock:
+            _, record = await self._run(instance, "handle_stop", NO_DELIVERY)
+        return record
+
+    # -- invocations
+
+    async def call(
+        self, instance_id: str, delivery: Delivery, msg: Any
+    ) -> tuple[str, InvocationRecord]:
+        """Run handle_call; the encoded reply. InvocationError if the handler raised."""
+        instance = self.instances[instance_id]
+        reply, record = await self._invoke(instance, "handle_call", delivery, msg)
+        return codec.encode(reply), record
+
+    def cast(self, instance_id: str, delivery: Delivery, msg: Any) -> None:
+        """Run handle_cast in the background (KeyError if the instance is unknown)."""
+        instance = self.instances[instance_id]
+        self._spawn(self._background_cast(instance, delivery, msg))
+
+    async def _background_cast(self, instance: Instance, delivery: Delivery, msg: Any) -> None:
+        try:
+            await self._invoke(instance, "handle_cast", delivery, msg)
+        except (InvocationError, RuntimeError) as error:
+            LOG.warning("cast to %s from %s failed: %s", instance.id, delivery.src, error)
+
+    async def _invoke(
+        self, instance: Instance, handler: str, delivery: Delivery, msg: Any
+    ) -> tuple[Any, InvocationRecord]:
+        """One message handler run; a raising handler restarts the instance."""
+        async with instance.lock:
+            if instance.failure is not None:
+                raise RuntimeError(f"instance {instance.id} is down: {instance.failure}")
+            result, record = await self._run(instance, handler, delivery, delivery.src, msg)
+            if record.error is not None:
+                await self._restart(instance)
+                raise InvocationError(record)
+        return result, record
+
+    async def _restart(self, instance: Instance) -> None:
+        """Stop the old module, load a fresh one, init it with the last synced state."""
+        instance.cancel_timers()
+        instance.restarts += 1
+        self.metrics.instance_restarts.labels(instance.id).inc()
+        await self._run(instance, "handle_stop", NO_DELIVERY)
+        try:
+            await asyncio.to_thread(instance.load)
+        except Exception as error:
+            instance.failure = f"reload failed: {_describe(error)}"
+            return
+        payload, saved = dict(instance.spec.init_payload), instance.saved_state
+        _, record = await self._run(instance, "handle_init", NO_DELIVERY, payload, saved)
+        if record.error is not None:
+            instance.cancel_timers()
+            instance.failure = f"handle_init failed on restart: {record.error}"
+
+    async def _run(
+        self, instance: Instance, handler: str, delivery: Delivery, *args: Any
+    ) -> tuple[Any, InvocationRecord]:
+        """Run one handler in a worker thread (caller holds the lock) and record it.
+
+        A missing handle_init/handle_stop is no error; a missing message handler is.
+        """
+        function = instance.handler(handler)
+        start_s = time.time()
+        instance.runtime.observe_arrival(start_s)
+        decision = instance.runtime.decide(start_s)
+        state = InstanceState(self.loop, self.state.store(), instance)
+        context = AgentContext(self, instance, decision.mode.value, state, delivery.request_id)
+        result, error = None, None
+        started = time.perf_counter()
+        try:
+            if function is not None:
+                result = await asyncio.to_thread(function, context, *args)
+            elif handler in ("handle_call", "handle_cast"):
+                raise AttributeError(f"function {instance.spec.function} has no {handler}")
+        except Exception as caught:
+            error = _describe(caught)
+        exec_ms = (time.perf_counter() - started) * 1000
+        end_s = time.time()
+        instance.runtime.observe_latency(decision.mode, end_s, exec_ms)
+        record = InvocationRecord(
+            instance=instance.id,
+            workflow=instance.spec.workflow,
+            function=instance.spec.function,
+            node=self.node,
+            handler=handler,
+            **delivery.record_fields(),
+            start_s=start_s,
+            end_s=end_s,
+            exec_ms=exec_ms,
+            mode=decision.mode.value,
+            reason=decision.reason,
+            state_accesses=state.accesses,
+            error=error,
+        )
+        self._keep(record)
+        return result, record
+
+    # -- messaging (the `Messenger` of the contexts)
+
+    def new_request_id(self, source: Instance) -> str:
+        """A request started by an instance itself (a timer, a self-cast, its init)."""
+        self._requests_started += 1
+        return f"{source.id}.{self._requests_started}"
+
+    def send_cast(
+        self, source: Instance, output: str, msg: str, delay_s: float, request_id: str
+    ) -> None:
+        """Deliver a cast after `delay_s`: to the instance itself, or over HTTP."""
+        if output == SELF:
+            source.schedule(delay_s, lambda: self._deliver_self(source, msg, request_id))
+            return
+        url = source.spec.outputs.get(output)
+        if url is None:
+            LOG.info("%s: no target on output %r, cast dropped", source.id, output)
+            return
+        source.schedule(delay_s, lambda: self._spawn(self._post_cast(source, url, msg, request_id)))
+
+    def _deliver_self(self, source: Instance, msg: str, request_id: str) -> None:
+        if self.instances.get(source.id) is source:
+            now = time.time()
+            delivery = Delivery(request_id, source.id, self.node, now, now, len(msg))
+            self._spawn(self._background_cast(source, delivery, codec.decode(msg)))
+
+    def _message(self, src: str, msg: str, request_id: str) -> dict[str, Any]:
+        """The body of a call or cast, stamped with its request, origin and send time."""
+        return {
+            "src": src, "msg": msg, "rid": request_id, "src_node": self.node,
+            "sent_s": time.time(),
+        }  # fmt: skip
+
+    async def _post_cast(self, source: Instance, url: str, msg: str, request_id: str) -> None:
+        """Send a cast; a failed delivery (target gone, unreachable, refusing) is recorded
+        as an error of the sender, so a dead node shows up in the invocation records."""
+        body = self._message(source.id, msg, request_id)
+        error = await self._post_accepted(f"{url}/cast", body)
+        if error is not None:
+            LOG.warning("cast %s -> %s failed: %s", source.id, url, error)
+            self._record_delivery(
+                source.id, source.spec.workflow, source.spec.function, DELIVERY_HANDLER,
+                Delivery(request_id, source.id, self.node, body["sent_s"]),
+                f"cast to {url}", f"cast to {url} failed: {error}",
+            )  # fmt: skip
+
+    async def _post_accepted(self, url: str, body: dict[str, Any]) -> str | None:
+        """POST a cast; None when accepted (202), else what went wrong."""
+        try:
+            async with self._session.post(url, json=body) as reply:
+                return None if reply.status == 202 else f"HTTP {reply.status}"
+        except (aiohttp.ClientError, asyncio.TimeoutError) as failure:
+            return f"{type(failure).__name__}: {failure}"
+
+    def _record_delivery(
+        self,
+        instance: str,
+        workflow: str,
+        function: str,
+        handler: str,
+        delivery: Delivery,
+        reason: str,
+        error: str | None,
+    ) -> None:
+        """A record of a message this agent sent (no handler ran here)."""
+        assert delivery.sent_s is not None
+        ended = time.time()
+        record = InvocationRecord(
+            instance=instance, workflow=workflow, function=function, node=self.node,
+            handler=handler, **delivery.record_fields(), start_s=delivery.sent_s, end_s=ended,
+            exec_ms=(ended - delivery.sent_s) * 1e3, mode="-", reason=reason,
+            state_accesses=(), error=error,
+        )  # fmt: skip
+        self._keep(record)
+
+    async def send_call(self, source: Instance, output: str, msg: str, request_id: str) -> Any:
+        """Call the target of `output` and decode its reply (None when unmapped)."""
+        url = source.spec.outputs.get(output)
+        if url is None:
+            return None
+        body = self._message(source.id, msg, request_id)
+        try:
+            async with self._session.post(f"{url}/call", json=body) as reply:
+                answer = await reply.json()
+        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+            raise RemoteError(f"call {source.id} -> {url} failed: {error}") from error
+        if reply.status != 200:
+            raise RemoteError(f"call {source.id} -> {url}: HTTP {reply.status}: {answer}")
+        return codec.decode(answer["reply"])
+
+    # -- the workload driver's side: this node as a workflow's ingress
+
+    def plan_requests(self, plan: RequestPlan) -> None:
+        """Send each planned request at its time (a late plan sends the past ones at once)."""
+        for request in plan.requests:
+            delay_s = max(0.0, request.at_s - time.time())
+            self.loop.call_later(
+                delay_s, lambda r=request: self._spawn(self._send_request(plan, r.id, r.msg))
+            )
+
+    async def _send_request(self, plan: RequestPlan, request_id: str, msg: str) -> None:
+        body = self._message(INGRESS, msg, request_id)
+        error = await self._post_accepted(f"{plan.target}/cast", body)
+        self._record_delivery(
+            INGRESS, plan.workflow, plan.function, REQUEST_HANDLER,
+            Delivery(request_id, INGRESS, self.node, body["sent_s"], payload_bytes=len(msg)),
+            f"request to {plan.target}", None if error is None else f"request failed: {error}",
+        )  # fmt: skip
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

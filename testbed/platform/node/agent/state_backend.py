@@ -1,0 +1,54 @@
+"""The agent's side of the state middleware: which Redis each node has and how they link.
+
+A `StateStore` is made per invocation, so that its access records are that invocation's;
+the Redis clients and the latency graph are shared and replaced when the topology changes.
+Without links to a node, the Databelt search finds no path there and keeps states local.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from testbed.platform.contract import TopologySpec
+from testbed.platform.node.state import LatencyGraph, NodeClients, StatePolicy, StateStore
+
+
+def _graph(names: list[str], spec: TopologySpec) -> LatencyGraph:
+    """Every known node, linked as `spec` says."""
+    for link in spec.links:
+        names.extend(node for node in (link.a, link.b) if node not in names)
+    rows = {name: i for i, name in enumerate(names)}
+    return LatencyGraph.from_arrays(
+        names,
+        np.array([rows[link.a] for link in spec.links], dtype=np.int64),
+        np.array([rows[link.b] for link in spec.links], dtype=np.int64),
+        np.array([link.latency_ms for link in spec.links], dtype=float),
+        np.array([link.bandwidth_mbps for link in spec.links], dtype=float),
+    )
+
+
+class StateBackend:
+    """This node's Redis plus the others'; `update` takes a new topology."""
+
+    def __init__(self, node: str, local_redis: tuple[str, int], policy: StatePolicy) -> None:
+        self.node = node
+        self._local_redis = local_redis
+        self._policy = policy
+        self.addresses: dict[str, tuple[str, int]] = {node: local_redis}
+        self._clients = NodeClients(self.addresses)
+        self._graph = _graph([node], TopologySpec())
+
+    async def update(self, spec: TopologySpec) -> None:
+        """Adopt the other nodes' Redis addresses and the links (this node's own is kept)."""
+        addresses = {**spec.redis, self.node: self._local_redis}
+        graph = _graph(list(addresses), spec)
+        old, self._clients = self._clients, NodeClients(addresses)
+        self.addresses, self._graph = addresses, graph
+        await old.aclose()
+
+    def store(self) -> StateStore:
+        """A fresh store (empty records) over the current clients and graph."""
+        return StateStore(self.node, self._clients, self._policy, self._graph)
+
+    async def aclose(self) -> None:
+        await self._clients.aclose()

@@ -1,0 +1,121 @@
+"""Everything checked before a container starts, so a run fails in its first second with
+every problem named rather than minutes in with a traceback.
+
+The scenario with its references (the loader); its nodes resolved, bounding boxes over the
+scenario's time, which says how many containers it will start; and its workload: the
+workflow file, the ingress node, and the nodes the workflow's data sources and placement
+annotations name.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from testbed.errors import UserError
+from testbed.orbit.constellation import Constellation
+from testbed.scenario.loader import load_scenario
+from testbed.scenario.model import NodeKind, Scenario, WorkloadSpec
+from testbed.topology.links import GroundSites
+from testbed.topology.nodes import EmulatedNode, resolve_nodes
+from testbed.workload.loader import load_workflow
+from testbed.workload.model import Workflow
+
+
+@dataclass(frozen=True)
+class CheckedScenario:
+    """A scenario that passed every check, with what the checks worked out."""
+
+    scenario: Scenario
+    nodes: tuple[EmulatedNode, ...]
+    workflow: Workflow | None
+    ingress: str | None
+
+    @property
+    def containers(self) -> int:
+        return len(self.nodes)
+
+    def containers_by_kind(self) -> dict[str, int]:
+        counts = Counter(node.kind.value for node in self.nodes)
+        return {kind.value: counts[kind.value] for kind in NodeKind if counts[kind.value]}
+
+
+def ingress_node(workload: WorkloadSpec, nodes: Sequence[EmulatedNode]) -> str:
+    """The node requests leave from: `workload.ingress`, else the first edge node."""
+    names = [node.name for node in nodes]
+    if workload.ingress is None:
+        edge = next((node.name for node in nodes if node.kind is NodeKind.edge), None)
+        if edge is None:
+            raise UserError("workload.ingress: no edge node to default to; name an ingress node")
+        return edge
+    if workload.ingress not in names:
+        raise UserError(
+            f"workload.ingress: no node called {workload.ingress!r} (nodes: {', '.join(names)})"
+        )
+    return workload.ingress
+
+
+def workflow_problems(workflow: Workflow, node_names: Sequence[str]) -> list[str]:
+    """The nodes a workflow names that the scenario does not have."""
+    known = set(node_names)
+    listed = ", ".join(node_names)
+    problems = [
+        f"sources.{source.name}.node: {source.node!r} is not a node of this scenario "
+        f"(nodes: {listed})"
+        for source in workflow.sources
+        if source.node not in known
+    ]
+    for function in workflow.functions:
+        wanted = function.placement.node_id_match_any
+        if wanted and not known.intersection(wanted):
+            problems.append(
+                f"functions.{function.name}.annotations.node_id_match_any: none of "
+                f"{', '.join(wanted)} is a node of this scenario (nodes: {listed})"
+            )
+    return problems
+
+
+def check_scenario(
+    path: Path | str, overrides: Sequence[str] = (), need_workload: bool = False
+) -> CheckedScenario:
+    """The scenario in `path` (with `--set` overrides) and its workload, checked; UserError
+    with one line per problem, each naming the file and field, otherwise."""
+    scenario = load_scenario(path, overrides)
+    label = str(path)
+    if scenario.workload is None:
+        if need_workload:
+            raise UserError(
+                f"{label}: workload: `testbed run` needs a workload section "
+                "(workflow, ingress, request, arrival)"
+            )
+        return CheckedScenario(scenario, tuple(_nodes(scenario)), None, None)
+    nodes = _nodes(scenario)
+    workload = scenario.workload
+    where = f"{label}: workload.workflow: {workload.workflow}"
+    try:
+        workflow = load_workflow(workload.workflow)
+    except UserError as error:
+        raise UserError([f"{where}: {line}" for line in error.problems]) from None
+    problems = [f"{where}: {line}" for line in workflow_problems(workflow, _names(nodes))]
+    try:
+        ingress = ingress_node(workload, nodes)
+    except UserError as error:
+        problems += [f"{label}: {line}" for line in error.problems]
+        ingress = None
+    if problems:
+        raise UserError(problems)
+    return CheckedScenario(scenario, tuple(nodes), workflow, ingress)
+
+
+def _nodes(scenario: Scenario) -> list[EmulatedNode]:
+    """The nodes the emulation will start, bounding boxes resolved over the duration."""
+    constellation = Constellation.from_scenario(scenario)
+    return resolve_nodes(
+        scenario, constellation, GroundSites.from_stations(scenario.ground_stations)
+    )
+
+
+def _names(nodes: Sequence[EmulatedNode]) -> list[str]:
+    return [node.name for node in nodes]
