@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from testbed.bench import measure, tc_messages
+from testbed.bench import measure
 from testbed.bench.lab import Lab
 from testbed.emulation import namespaces
 from testbed.emulation.addressing import NETNS_PREFIX, fabric_netns_name, node_netns_name
 from testbed.emulation.fabric import Fabric, FabricError, cleanup_leftovers
+from testbed.emulation.shaping import tc_messages
 from testbed.emulation.shaping.backend import ApplyStats
 from testbed.emulation.shaping.delayline_process import DelayLineError
 from testbed.emulation.shaping.htb import ROOT_HANDLE, HtbTree, class_id
@@ -93,7 +94,8 @@ def test_teardown_leaves_the_host_as_it_was(fabric_host: None) -> None:
 
 OWNER_SCRIPT = """
 import sys, time
-from testbed.bench import measure, tc_messages
+from testbed.bench import measure
+from testbed.emulation.shaping import tc_messages
 from testbed.emulation.shaping.htb import ROOT_HANDLE, HtbTree, class_id
 from testbed.bench.lab import Lab
 from testbed.emulation.shaping.backend import ApplyStats

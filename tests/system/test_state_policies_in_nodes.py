@@ -10,8 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from testbed.platform.deployment import agent_urls
-from testbed_cli import run_cli
+from testbed_cli import agent_urls, run_cli
 
 pytestmark = pytest.mark.system
 

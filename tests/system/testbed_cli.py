@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
+
+from testbed.platform.contract import agent_url
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -20,3 +24,8 @@ def run_cli(
     if check and result.returncode != 0:
         raise AssertionError(f"testbed {' '.join(args)} -> {result.returncode}\n{result.stderr}")
     return result
+
+
+def agent_urls(nodes: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """Each node's agent over the management network, from `status --json` node records."""
+    return {node["name"]: agent_url(node["management_address"]) for node in nodes}
