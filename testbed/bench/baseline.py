@@ -19,10 +19,10 @@ import numpy as np
 from skyfield.api import EarthSatellite
 from skyfield.framelib import itrs
 
-from testbed.orbit.frames import WGS84_EQUATORIAL_RADIUS_KM, ecef_to_lat_lon_deg
+from testbed.constants import SPEED_OF_LIGHT_KM_S, WGS84_EQUATORIAL_RADIUS_KM
+from testbed.orbit.frames import ecef_to_lat_lon_deg
 from testbed.orbit.timebase import timescale
 from testbed.topology.engine import TopologyEngine
-from testbed.topology.geometry import SPEED_OF_LIGHT_KM_S
 from testbed.topology.nodes import EmulatedNode, in_bbox
 
 

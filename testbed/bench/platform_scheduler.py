@@ -27,7 +27,9 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from testbed.bench.rows import BenchRow
+from testbed.constants import SPEED_OF_LIGHT_KM_S, WGS84_MEAN_RADIUS_KM
 from testbed.orbit.constellation import Constellation
+from testbed.orbit.frames import geodetic_point_km
 from testbed.platform.control.scheduler import (
     Cluster,
     HyperDriveScheduler,
@@ -39,14 +41,11 @@ from testbed.platform.control.scheduler import (
     Request,
     Task,
     ThermalState,
-    ecef_km,
 )
 from testbed.platform.control.scheduler.candidates import CAP, RADIUS_KM, at_random
-from testbed.platform.control.scheduler.cluster import EARTH_RADIUS_KM
 from testbed.platform.control.scheduler.hyperdrive import COMMIT_ATTEMPTS
 from testbed.platform.control.scheduler.scores import MAX_TEMPERATURE_C, RECOMMENDED_TEMPERATURE_C
 from testbed.scenario.model import ConstellationSpec
-from testbed.topology.geometry import SPEED_OF_LIGHT_KM_S
 from testbed.topology.isl import plus_grid_pairs
 
 TOPOLOGY_UPDATE_S = 10.0
@@ -74,13 +73,13 @@ class SyntheticNetwork:
         constellation = Constellation(spec, epoch)
         moments = [epoch, epoch + timedelta(seconds=TOPOLOGY_UPDATE_S)]
         sat_km = constellation.positions_ecef_km_many(moments)[0]
-        centre = np.array(ecef_km(*EUROPE_CENTRE_DEG))
+        centre = np.array(geodetic_point_km(*EUROPE_CENTRE_DEG))
         n_sats = min(size // 3, len(constellation))
         chosen = np.argsort(np.linalg.norm(sat_km[0] - centre, axis=1))[:n_sats]
         n_ground = size - n_sats
         lat = rng.uniform(36.0, 60.0, n_ground)
         lon = rng.uniform(-10.0, 30.0, n_ground)
-        ground_km = np.array([ecef_km(a, b) for a, b in zip(lat, lon, strict=True)])
+        ground_km = np.array([geodetic_point_km(a, b) for a, b in zip(lat, lon, strict=True)])
         kinds = np.where(np.arange(n_ground) % 4 == 0, "ground", "edge")
         kinds[0] = "cloud"
         self.nodes = [
@@ -179,7 +178,7 @@ class NaiveHyperDrive:
                 inside = []
                 for k in c.members[vicinity]:
                     dot = sum(float(here[i]) * float(c.ground_unit[k][i]) for i in range(3))
-                    km = EARTH_RADIUS_KM * math.acos(max(-1.0, min(1.0, dot)))
+                    km = WGS84_MEAN_RADIUS_KM * math.acos(max(-1.0, min(1.0, dot)))
                     if km <= radius_km:
                         inside.append((km, int(k)))
                 chosen |= {k for _, k in sorted(inside)[: CAP[vicinity]]}

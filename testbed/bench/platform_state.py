@@ -18,6 +18,7 @@ import networkx as nx
 import numpy as np
 
 from testbed.bench.rows import BenchRow
+from testbed.constants import SPEED_OF_LIGHT_KM_S, WGS84_MEAN_RADIUS_KM
 from testbed.platform.node.state.graph import LatencyGraph
 from testbed.platform.node.state.policy import (
     BITS_PER_BYTE,
@@ -26,8 +27,8 @@ from testbed.platform.node.state.policy import (
     StateRequest,
 )
 
-ORBIT_RADIUS_KM = 6371.0 + 550.0
-LIGHT_KM_PER_MS = 299.792458
+ORBIT_RADIUS_KM = WGS84_MEAN_RADIUS_KM + 550.0
+LIGHT_KM_PER_MS = SPEED_OF_LIGHT_KM_S / 1e3
 ISL_BANDWIDTHS_MBPS = (40.0, 90.0, 1000.0)
 # Databelt's own figures for its policy (Python, per decision), by node count.
 PAPER_DECISION_MS = {10: 1.0, 100: 13.0, 1000: 162.0, 10000: 832.0}

@@ -15,12 +15,12 @@ from skyfield.api import wgs84
 from skyfield.framelib import itrs
 from skyfield.sgp4lib import TEME
 
+from testbed.constants import (
+    WGS84_ECCENTRICITY_SQUARED,
+    WGS84_EQUATORIAL_RADIUS_KM,
+    WGS84_POLAR_RADIUS_KM,
+)
 from testbed.orbit.timebase import skyfield_times
-
-WGS84_EQUATORIAL_RADIUS_KM = 6_378.137
-WGS84_FLATTENING = 1 / 298.257223563
-_E2 = WGS84_FLATTENING * (2 - WGS84_FLATTENING)  # first eccentricity squared
-_POLAR_RADIUS_KM = WGS84_EQUATORIAL_RADIUS_KM * (1 - WGS84_FLATTENING)
 
 
 def teme_to_itrs_matrices(moments: Sequence[datetime]) -> np.ndarray:
@@ -60,10 +60,31 @@ def ecef_to_lat_lon_deg(ecef_km: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     x, y, z = ecef_km[..., 0], ecef_km[..., 1], ecef_km[..., 2]
     p = np.hypot(x, y)
-    theta = np.arctan2(z * WGS84_EQUATORIAL_RADIUS_KM, p * _POLAR_RADIUS_KM)
-    second_e2 = _E2 / (1 - _E2)
+    theta = np.arctan2(z * WGS84_EQUATORIAL_RADIUS_KM, p * WGS84_POLAR_RADIUS_KM)
+    e2 = WGS84_ECCENTRICITY_SQUARED
     lat = np.arctan2(
-        z + second_e2 * _POLAR_RADIUS_KM * np.sin(theta) ** 3,
-        p - _E2 * WGS84_EQUATORIAL_RADIUS_KM * np.cos(theta) ** 3,
+        z + e2 / (1 - e2) * WGS84_POLAR_RADIUS_KM * np.sin(theta) ** 3,
+        p - e2 * WGS84_EQUATORIAL_RADIUS_KM * np.cos(theta) ** 3,
     )
     return np.degrees(lat), np.degrees(np.arctan2(y, x))
+
+
+def geodetic_point_km(
+    lat_deg: float, lon_deg: float, altitude_km: float = 0.0
+) -> tuple[float, float, float]:
+    """One WGS-84 geodetic point -> ITRS kilometres (the closed form, no Skyfield needed)."""
+    lat, lon = np.radians(lat_deg), np.radians(lon_deg)
+    e2 = WGS84_ECCENTRICITY_SQUARED
+    normal_km = WGS84_EQUATORIAL_RADIUS_KM / np.sqrt(1 - e2 * np.sin(lat) ** 2)
+    return (
+        float((normal_km + altitude_km) * np.cos(lat) * np.cos(lon)),
+        float((normal_km + altitude_km) * np.cos(lat) * np.sin(lon)),
+        float((normal_km * (1 - e2) + altitude_km) * np.sin(lat)),
+    )
+
+
+def ground_unit_vectors(ecef_km: np.ndarray) -> np.ndarray:
+    """Unit vectors toward the geodetic sub-points of ITRS positions (N x 3): great-circle
+    distance between two of them is `WGS84_MEAN_RADIUS_KM * arccos(u . v)`."""
+    lat_deg, lon_deg = ecef_to_lat_lon_deg(np.asarray(ecef_km, dtype=float).reshape(-1, 3))
+    return zenith_unit_vectors(lat_deg, lon_deg)

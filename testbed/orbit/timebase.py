@@ -7,6 +7,7 @@ frame rotations always see the same instant.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
@@ -17,6 +18,8 @@ from skyfield.api import load
 from skyfield.timelib import Time, Timescale
 
 from testbed.scenario.model import TimeSpec
+
+_FRACTION = re.compile(r"([T ]\d{2}:\d{2}:\d{2})\.(\d+)")
 
 
 @lru_cache(maxsize=1)
@@ -33,10 +36,15 @@ def as_utc(moment: datetime) -> datetime:
 
 
 def parse_instant(text: str) -> datetime:
-    """An ISO 8601 time (`2025-01-01T00:05:00Z`, offsets allowed) as UTC; ValueError if not."""
+    """An ISO 8601 time (`2025-01-01T00:05:00Z`, offsets allowed) as UTC; ValueError if not.
+
+    Python 3.10's `fromisoformat` takes neither the `Z` suffix nor a fraction of seconds
+    other than 3 or 6 digits (`00:00:00.5`), so both are normalised first.
+    """
     cleaned = text.strip()
-    if cleaned.endswith(("Z", "z")):  # Python 3.10's fromisoformat rejects the Z suffix
+    if cleaned.endswith(("Z", "z")):
         cleaned = cleaned[:-1] + "+00:00"
+    cleaned = _FRACTION.sub(lambda m: m[1] + "." + m[2].ljust(6, "0")[:6], cleaned, count=1)
     try:
         return as_utc(datetime.fromisoformat(cleaned))
     except ValueError:

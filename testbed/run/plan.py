@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from testbed.platform import codec
 from testbed.platform.control.placement import function_order
-from testbed.platform.node.agent import codec
 from testbed.workload.model import ResourceKind, Workflow
 
 

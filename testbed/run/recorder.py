@@ -9,8 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
+from testbed.constants import WGS84_EQUATORIAL_RADIUS_KM
 from testbed.emulation.ticks import Tick, TickRecord
-from testbed.orbit.frames import WGS84_EQUATORIAL_RADIUS_KM, ecef_to_lat_lon_deg
+from testbed.orbit.frames import ecef_to_lat_lon_deg
 from testbed.orbit.timebase import format_instant
 from testbed.results import layout
 from testbed.results.writers import CsvAppender

@@ -7,10 +7,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from testbed.constants import SECONDS_PER_DAY, WGS84_EQUATORIAL_RADIUS_KM, WGS84_GM_KM3_S2
 from testbed.scenario.model import TleFilter
-
-EARTH_MU_KM3_S2 = 398_600.4418
-EARTH_RADIUS_KM = 6_378.137
 
 
 @dataclass(frozen=True)
@@ -35,9 +33,10 @@ class TleRecord:
 
     @property
     def altitude_km(self) -> float:
-        """Mean altitude from the mean motion (Kepler's third law, spherical Earth)."""
-        n_rad_s = self.mean_motion_rev_per_day * 2 * math.pi / 86_400
-        return (EARTH_MU_KM3_S2 / n_rad_s**2) ** (1 / 3) - EARTH_RADIUS_KM
+        """Mean altitude above the equatorial radius, from the mean motion (Kepler's third
+        law)."""
+        n_rad_s = self.mean_motion_rev_per_day * 2 * math.pi / SECONDS_PER_DAY
+        return (WGS84_GM_KM3_S2 / n_rad_s**2) ** (1 / 3) - WGS84_EQUATORIAL_RADIUS_KM
 
 
 def parse_tle_text(text: str, source: str = "<text>") -> list[TleRecord]:

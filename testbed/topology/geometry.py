@@ -11,9 +11,7 @@ import math
 
 import numpy as np
 
-from testbed.orbit.frames import WGS84_EQUATORIAL_RADIUS_KM
-
-SPEED_OF_LIGHT_KM_S = 299_792.458
+from testbed.constants import WGS84_EQUATORIAL_RADIUS_KM
 
 
 def clears_earth(a_km: np.ndarray, b_km: np.ndarray, margin_km: float) -> np.ndarray:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.sparse import csr_matrix
 
-from testbed.topology.geometry import SPEED_OF_LIGHT_KM_S
+from testbed.constants import SPEED_OF_LIGHT_KM_S
 from testbed.topology.links import LinkKind, LinkSet
 
 _COUNT_BITS = 10

@@ -18,13 +18,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from testbed.constants import SPEED_OF_LIGHT_KM_S
 from testbed.errors import UserError
 from testbed.orbit.constellation import Constellation
 from testbed.orbit.frames import ecef_to_lat_lon_deg
 from testbed.orbit.timebase import tick_instants
 from testbed.scenario.model import BoundingBox, NodeKind, NodeSpec, Scenario
 from testbed.scenario.naming import satellite_node_name
-from testbed.topology.geometry import SPEED_OF_LIGHT_KM_S
 from testbed.topology.links import GroundSites
 
 _BBOX_SCAN_CHUNK = 120  # instants per vectorised propagation while scanning for a box

@@ -16,7 +16,7 @@ import pytest
 from testbed_cli import agent_urls, run_cli
 
 from testbed.orbit.timebase import parse_instant
-from testbed.platform.node.agent import codec
+from testbed.platform import codec
 from testbed.scenario.loader import load_scenario
 from testbed.topology.engine import TopologyEngine
 

@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 import redis
 
-from testbed.platform.node.agent import codec
+from testbed.platform import codec
 from testbed.workload.modules import load_function_module
 
 T = TypeVar("T")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from testbed.errors import UserError
-from testbed.platform.node.agent import codec
+from testbed.platform import codec
 from testbed.run import plan
 from testbed.run.preflight import ingress_node
 from testbed.scenario.loader import load_scenario

@@ -9,7 +9,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from testbed.platform.node.runtime.gpu import GpuInfo, detect_gpu
+from testbed.platform.node.runtime.gpu import detect_gpu
+from testbed.platform.node.runtime.modes import GpuInfo
 
 
 @pytest.fixture(autouse=True)

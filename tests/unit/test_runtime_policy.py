@@ -6,8 +6,7 @@ import pytest
 
 from testbed.platform.node.runtime.classify import classify_sources
 from testbed.platform.node.runtime.config import GaiaConfig
-from testbed.platform.node.runtime.gpu import GpuInfo
-from testbed.platform.node.runtime.modes import Decision, Mode
+from testbed.platform.node.runtime.modes import Decision, GpuInfo, Mode
 from testbed.platform.node.runtime.policy import FunctionRuntime, function_runtime
 
 GPU = GpuInfo(True, "NVIDIA H100", "nvidia-smi -L")

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 import numpy as np
 import pytest
 
+from testbed.constants import WGS84_MEAN_RADIUS_KM
+from testbed.orbit.frames import geodetic_point_km
 from testbed.platform.control.scheduler import (
     Cluster,
     HyperDriveScheduler,
@@ -20,13 +22,12 @@ from testbed.platform.control.scheduler import (
     Request,
     Task,
     ThermalState,
-    ecef_km,
 )
 from testbed.platform.control.scheduler.candidates import near, select
 from testbed.platform.control.scheduler.filters import apply_filters
 from testbed.platform.control.scheduler.scores import heat_score, network_score
 
-KM_PER_DEGREE = 2 * math.pi * 6371.0 / 360.0
+KM_PER_DEGREE = 2 * math.pi * WGS84_MEAN_RADIUS_KM / 360.0
 
 
 def node(
@@ -42,7 +43,7 @@ def node(
     """A node whose ground point lies `km` east of (0, 0) along the equator."""
     satellite = kind == "satellite"
     thermal = ThermalState(temperature_c, heating, cooling) if satellite else None
-    position = ecef_km(0.0, km / KM_PER_DEGREE, 550.0 if satellite else 0.0)
+    position = geodetic_point_km(0.0, km / KM_PER_DEGREE, 550.0 if satellite else 0.0)
     return Node(name, kind, arch, milli_cpu, 1024.0, position, thermal)
 
 

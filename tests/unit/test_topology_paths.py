@@ -12,13 +12,13 @@ import pytest
 from scipy.sparse.csgraph import dijkstra
 
 from testbed.bench.baseline import BaselineTopology
+from testbed.constants import SPEED_OF_LIGHT_KM_S
 from testbed.errors import UserError
 from testbed.orbit.frames import ecef_to_lat_lon_deg
 from testbed.scenario.loader import load_scenario, scenario_from_data
 from testbed.scenario.model import Scenario
 from testbed.topology import search as search_module
 from testbed.topology.engine import TopologyEngine
-from testbed.topology.geometry import SPEED_OF_LIGHT_KM_S
 from testbed.topology.search import PathSearch
 
 TOPOLOGIES = Path(__file__).resolve().parents[2] / "topologies"

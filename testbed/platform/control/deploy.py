@@ -24,8 +24,7 @@ from testbed.platform.contract import (
     instance_url,
 )
 from testbed.platform.control.placement import PlacedFunction, function_order
-from testbed.platform.node.state.graph import direct_pairs
-from testbed.topology.paths import PathMatrix
+from testbed.topology.paths import PathMatrix, direct_pairs
 from testbed.workload.model import FunctionInstance, Workflow
 
 DEPLOY_TIMEOUT_S = 60.0

@@ -1,6 +1,6 @@
 """HyperDrive-like SLO-aware placement of workflow tasks, and its baselines (pure logic)."""
 
-from testbed.platform.control.scheduler.cluster import Cluster, ecef_km
+from testbed.platform.control.scheduler.cluster import Cluster
 from testbed.platform.control.scheduler.hyperdrive import HyperDriveScheduler, Ranking
 from testbed.platform.control.scheduler.latency import LatencyView, MatrixLatencyView
 from testbed.platform.control.scheduler.model import (
@@ -28,6 +28,5 @@ __all__ = [
     "Scheduler",
     "Task",
     "ThermalState",
-    "ecef_km",
     "make_scheduler",
 ]

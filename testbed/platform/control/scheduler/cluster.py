@@ -1,7 +1,8 @@
 """The nodes as column arrays, so that filters and scores run over all candidates at once.
 
-Capacity, reservations, vicinity (unit vectors of the nodes' ground points) and satellite
-temperatures live here; reservations and heating are the only state a decision changes.
+Capacity, reservations, vicinity (unit vectors toward the nodes' geodetic sub-points on the
+WGS-84 Earth, see `testbed.constants`) and satellite temperatures live here; reservations
+and heating are the only state a decision changes.
 """
 
 from __future__ import annotations
@@ -10,22 +11,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from testbed.constants import WGS84_MEAN_RADIUS_KM
+from testbed.orbit.frames import ground_unit_vectors
 from testbed.platform.control.scheduler.model import Node, Task
 
-EARTH_RADIUS_KM = 6371.0
 # Vicinity classes of HyperDrive's candidate search: cloud sites count as ground.
 VICINITY_CLASS = {"cloud": "ground", "ground": "ground", "edge": "edge", "satellite": "space"}
-
-
-def ecef_km(lat_deg: float, lon_deg: float, altitude_km: float = 0.0) -> tuple[float, float, float]:
-    """A position from latitude/longitude on a spherical Earth (enough for vicinity)."""
-    lat, lon = np.radians(lat_deg), np.radians(lon_deg)
-    radius_km = EARTH_RADIUS_KM + altitude_km
-    return (
-        float(radius_km * np.cos(lat) * np.cos(lon)),
-        float(radius_km * np.cos(lat) * np.sin(lon)),
-        float(radius_km * np.sin(lat)),
-    )
 
 
 class Cluster:
@@ -66,15 +57,14 @@ class Cluster:
         return len(self.names)
 
     def move(self, positions_ecef_km: np.ndarray) -> None:
-        """New positions (N x 3, `names` order), e.g. satellites at the next topology tick."""
-        norms = np.linalg.norm(positions_ecef_km, axis=1, keepdims=True)
-        self.ground_unit = positions_ecef_km / np.where(norms > 0, norms, 1.0)
+        """New positions (N x 3, ITRS km, `names` order), e.g. satellites at the next tick."""
+        self.ground_unit = ground_unit_vectors(positions_ecef_km)
 
     def ground_distance_km(self, origin: int, nodes: np.ndarray | None = None) -> np.ndarray:
-        """Great-circle distance between the ground points below `origin` and `nodes`."""
+        """Great-circle distance between the sub-points of `origin` and `nodes`."""
         units = self.ground_unit if nodes is None else self.ground_unit[nodes]
         cosine = np.clip(units @ self.ground_unit[origin], -1.0, 1.0)
-        return EARTH_RADIUS_KM * np.arccos(cosine)
+        return WGS84_MEAN_RADIUS_KM * np.arccos(cosine)
 
     def fits(self, task: Task, nodes: np.ndarray) -> np.ndarray:
         """Which of `nodes` have the task's milli-CPU and memory free."""

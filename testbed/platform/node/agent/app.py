@@ -21,8 +21,8 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, ValidationError
 
+from testbed.platform import codec
 from testbed.platform.contract import DeploySpec, Message, RequestPlan, TopologySpec
-from testbed.platform.node.agent import codec
 from testbed.platform.node.agent.node import Agent, DeployError, InvocationError
 from testbed.platform.node.agent.records import Delivery
 from testbed.platform.node.agent.redis_server import RedisServer

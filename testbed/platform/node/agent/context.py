@@ -13,8 +13,8 @@ import pickle
 from collections.abc import Coroutine
 from typing import Any, Protocol, TypeVar
 
+from testbed.platform import codec
 from testbed.platform.contract import StateAccess
-from testbed.platform.node.agent import codec
 from testbed.platform.node.agent.instance import Instance
 from testbed.platform.node.state import StateStore
 from testbed.workload.function_api import SELF

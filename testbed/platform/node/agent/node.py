@@ -17,6 +17,7 @@ from typing import Any
 import aiohttp
 
 from testbed.errors import UserError
+from testbed.platform import codec
 from testbed.platform.contract import (
     DELIVERY_HANDLER,
     INGRESS,
@@ -25,7 +26,6 @@ from testbed.platform.contract import (
     InvocationRecord,
     RequestPlan,
 )
-from testbed.platform.node.agent import codec
 from testbed.platform.node.agent.context import AgentContext, InstanceState
 from testbed.platform.node.agent.instance import Instance
 from testbed.platform.node.agent.metrics import AgentMetrics
@@ -33,7 +33,7 @@ from testbed.platform.node.agent.records import NO_DELIVERY, Delivery, RecordLog
 from testbed.platform.node.agent.state_backend import StateBackend
 from testbed.platform.node.runtime.classify import classify_files
 from testbed.platform.node.runtime.config import DEFAULT_CONFIG
-from testbed.platform.node.runtime.gpu import GpuInfo
+from testbed.platform.node.runtime.modes import GpuInfo
 from testbed.platform.node.runtime.policy import function_runtime
 from testbed.workload.function_api import SELF
 

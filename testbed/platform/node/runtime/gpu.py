@@ -10,18 +10,10 @@ import functools
 import importlib
 import shutil
 import subprocess
-from dataclasses import dataclass
+
+from testbed.platform.node.runtime.modes import GpuInfo
 
 NVIDIA_SMI_TIMEOUT_S = 10.0
-
-
-@dataclass(frozen=True)
-class GpuInfo:
-    """The detection result; `reason` says which probe answered and how."""
-
-    available: bool
-    name: str | None
-    reason: str
 
 
 @functools.cache

@@ -37,3 +37,13 @@ class Decision:
 
     mode: Mode
     reason: str
+
+
+@dataclass(frozen=True)
+class GpuInfo:
+    """Whether the host has a GPU (as detected by `gpu.detect_gpu`); `reason` says which
+    probe answered and how."""
+
+    available: bool
+    name: str | None
+    reason: str

@@ -12,8 +12,7 @@ from typing import Protocol
 
 from testbed.platform.node.runtime.classify import Classification
 from testbed.platform.node.runtime.config import GaiaConfig
-from testbed.platform.node.runtime.gpu import GpuInfo
-from testbed.platform.node.runtime.modes import Decision, FunctionClass, Mode
+from testbed.platform.node.runtime.modes import Decision, FunctionClass, GpuInfo, Mode
 from testbed.platform.node.runtime.selector import AutoSelector
 from testbed.plugins import RUNTIME_POLICIES
 

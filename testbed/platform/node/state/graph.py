@@ -16,10 +16,8 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from testbed.topology.paths import PathMatrix
+from testbed.topology.paths import PathMatrix, direct_pairs
 
-# Two node-to-node delays closer than this are the same path (float sums of hop delays).
-RELAY_TOLERANCE_MS = 1e-6
 # scipy drops explicitly stored zeros from a search, so a 0 ms link is stored as this.
 MIN_LATENCY_MS = 1e-9
 
@@ -46,20 +44,6 @@ class PathCosts:
     nodes: np.ndarray
     latency_ms: np.ndarray
     bandwidth_mbps: np.ndarray
-
-
-def direct_pairs(paths: PathMatrix) -> tuple[np.ndarray, np.ndarray]:
-    """Node pairs (a < b) whose best path passes through no other emulated node.
-
-    Costs O(N^3) time in N emulated nodes (a min-plus product, one row at a time): about a
-    second at 1,000 nodes, so it is computed once per topology tick.
-    """
-    delay = np.where(paths.reachable, paths.delay_ms, np.inf)
-    np.fill_diagonal(delay, np.inf)
-    relayed = np.empty_like(delay)
-    for i in range(len(paths.names)):
-        relayed[i] = np.min(delay[i][:, None] + delay, axis=0)
-    return np.nonzero(np.triu(delay < relayed - RELAY_TOLERANCE_MS, k=1))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,26 @@
+"""Physical constants, each once, with its source.
+
+One Earth model for every distance in the project: WGS-84. Positions (satellites, sites)
+are on its ellipsoid; distances along the surface (HyperDrive's candidate radii) are great
+circles on the sphere of its mean radius through the geodetic sub-points.
+"""
+
+from __future__ import annotations
+
+WGS84_EQUATORIAL_RADIUS_KM = 6_378.137
+"""Semi-major axis a of WGS-84 (NIMA TR8350.2, table 3.1)."""
+WGS84_FLATTENING = 1 / 298.257223563
+"""Flattening f of WGS-84 (NIMA TR8350.2, table 3.1)."""
+WGS84_POLAR_RADIUS_KM = WGS84_EQUATORIAL_RADIUS_KM * (1 - WGS84_FLATTENING)
+"""Semi-minor axis b = a (1 - f)."""
+WGS84_ECCENTRICITY_SQUARED = WGS84_FLATTENING * (2 - WGS84_FLATTENING)
+"""First eccentricity squared e^2 = f (2 - f)."""
+WGS84_MEAN_RADIUS_KM = (2 * WGS84_EQUATORIAL_RADIUS_KM + WGS84_POLAR_RADIUS_KM) / 3
+"""Arithmetic mean radius R1 = (2a + b) / 3 of the ellipsoid (IUGG): 6,371.0088 km."""
+WGS84_GM_KM3_S2 = 398_600.4418
+"""Earth's gravitational parameter GM of WGS-84 (NIMA TR8350.2, table 3.1)."""
+
+SPEED_OF_LIGHT_KM_S = 299_792.458
+"""Speed of light in vacuum, exact by the definition of the metre (SI, 1983)."""
+
+SECONDS_PER_DAY = 86_400.0
