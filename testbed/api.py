@@ -24,9 +24,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from testbed.emulation import runstate
+from testbed.emulation.session import check_host
 from testbed.emulation.teardown import DownReport
 from testbed.emulation.teardown import down as _down
 from testbed.errors import SetupError, UserError
@@ -35,12 +35,12 @@ from testbed.orbit.timebase import parse_instant
 from testbed.plugins import AUTO_BACKEND, SHAPING_BACKENDS
 from testbed.results import layout
 from testbed.results.analyse import build_report
-from testbed.results.files import read_json
+from testbed.results.documents import Summary, read_summary
 from testbed.run.preflight import CheckedScenario, check_scenario
 from testbed.run.runner import run_scenario
 from testbed.scenario.loader import load_scenario as _load_scenario
 from testbed.scenario.model import Scenario
-from testbed.scenario.units import parse_duration_s
+from testbed.scenario.units import positive_duration_s
 from testbed.session import ExecResult, RunningTestbed, Testbed, exec_in_node, start_detached
 from testbed.topology.engine import TopologyEngine
 from testbed.topology.paths import PathMatrix
@@ -53,11 +53,13 @@ __all__ = [
     "RunningTestbed",
     "Scenario",
     "SetupError",
+    "Summary",
     "Testbed",
     "UserError",
     "attach",
     "backend_name",
     "check",
+    "check_host",
     "down",
     "exec_in_node",
     "experiment",
@@ -121,7 +123,7 @@ class RunResult:
     """A finished (or interrupted) run: its results directory and its summary figures."""
 
     directory: Path
-    summary: dict[str, Any]
+    summary: Summary
 
     @property
     def report(self) -> Path:
@@ -129,15 +131,13 @@ class RunResult:
 
 
 def _seconds(option: str, value: float | str | None) -> float | None:
-    if value is None or isinstance(value, int | float):
-        return value
+    """A duration argument (seconds, or text such as `90s`), UserError naming `option`."""
+    if value is None:
+        return None
     try:
-        seconds = parse_duration_s(value)
+        return positive_duration_s(value)
     except ValueError as error:
         raise UserError(f"{option}: {error}") from None
-    if seconds <= 0:
-        raise UserError(f"{option}: must be positive, got {value!r}")
-    return seconds
 
 
 def run(
@@ -157,7 +157,7 @@ def run(
         _seconds("duration", duration), live=live, metrics_port=metrics_port,
         backend=backend_name(backend),
     )  # fmt: skip
-    return RunResult(directory, read_json(directory / layout.SUMMARY, {}))
+    return RunResult(directory, read_summary(directory) or Summary())
 
 
 def report(directory: Path | str) -> RunResult:

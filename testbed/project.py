@@ -4,12 +4,13 @@ gets a clear error from a wheel instead of a folder that does not exist."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from testbed.errors import SetupError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-_MARKERS = ("pyproject.toml", "images/node/Dockerfile")
+_MARKERS = ("pyproject.toml", "testbed/__init__.py")
 
 
 def source_root() -> Path | None:
@@ -28,3 +29,13 @@ def require_source_root(purpose: str) -> Path:
             "clone installed with `pip install -e .` (scripts/setup.sh does that)",
         )
     return root
+
+
+def work_dir() -> Path:
+    """Where build products go (the wheelhouse, the debootstrap base): `build/` of the
+    checkout, else the user's cache folder (`$XDG_CACHE_HOME/leotrek`)."""
+    root = source_root()
+    if root is not None:
+        return root / "build"
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "leotrek"

@@ -42,6 +42,7 @@ from testbed.workload.loader import load_workflow
 from testbed.workload.model import Workflow
 
 RECORDS_TIMEOUT_S = 10.0
+RECORDS_WAIT_S = 60.0
 _TICK_JOIN_S = 30.0
 
 
@@ -136,6 +137,23 @@ class _Client:
                     raise SetupError(f"records of {node}", str(error)) from None
                 found += [InvocationRecord.model_validate(r) for r in answer.json()["records"]]
         return sorted(found, key=lambda record: record.start_s)
+
+    def wait_for_records(
+        self, count: int, timeout_s: float = RECORDS_WAIT_S, poll_s: float = 0.5
+    ) -> list[InvocationRecord]:
+        """Poll until the agents hold at least `count` records of handlers that ran;
+        SetupError naming what was seen when `timeout_s` passes first."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            handled = [record for record in self.records() if record.handled]
+            if len(handled) >= count:
+                return handled
+            if time.monotonic() >= deadline:
+                raise SetupError(
+                    "waiting for records",
+                    f"{len(handled)} of {count} handler records after {timeout_s:g} s",
+                )
+            time.sleep(poll_s)
 
 
 def workflow_scheduler(scenario: Scenario, scheduler: str | None) -> str:

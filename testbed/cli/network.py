@@ -80,6 +80,7 @@ def up(
     changes = [*(overrides or []), *([f"time.duration={seconds}s"] if seconds else [])]
     checked = api.check(scenario, changes)
     if detach:
+        api.check_host(chosen)
         record = api.start_detached(scenario, changes, chosen)
         console.print(
             f"testbed is up (controller pid {record.pid}, log {CONTROLLER_LOG}); "

@@ -12,7 +12,7 @@ import typer
 from testbed.errors import UserError
 from testbed.orbit.timebase import parse_instant
 from testbed.plugins import AUTO_BACKEND, SHAPING_BACKENDS
-from testbed.scenario.units import parse_duration_s
+from testbed.scenario.units import positive_duration_s
 
 ScenarioArgument = Annotated[Path, typer.Argument(help="Scenario file (YAML).")]
 Overrides = Annotated[
@@ -70,9 +70,6 @@ def duration_option(option: str, text: str | None, default_s: float) -> float:
     if text is None:
         return default_s
     try:
-        seconds = parse_duration_s(text)
+        return positive_duration_s(text)
     except ValueError as error:
         raise UserError(f"{option}: {error}") from None
-    if seconds <= 0:
-        raise UserError(f"{option}: must be positive, got {text!r}")
-    return seconds

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -23,41 +23,36 @@ from testbed.cli.options import (
 from testbed.cli.output import console, print_wide
 from testbed.experiment.compare import comparison_table
 from testbed.plugins import AUTO_BACKEND
+from testbed.results.documents import PathDelayFigures, Summary
+from testbed.results.figures import FIGURES
 
 DEFAULT_METRICS_PORT = 9464
 INTERRUPTED_STATUS = 130
 """As a shell reports a command ended by Ctrl-C."""
 
 
-def summary_table(summary: dict[str, Any]) -> Table:
-    """The figures a user looks at first, from summary.json."""
-    table = Table("figure", "value", title=f"{summary['run'].get('scenario')} run summary")
-    requests, latency = summary["requests"], summary["latency_ms"] or {}
-    slo, state, ticks = summary["slo"], summary["state"], summary["ticks"]
+def _text(value: float | None, spec: str = ".2f", unit: str = "") -> str:
+    return "-" if value is None else f"{value:{spec}} {unit}".rstrip()
 
-    def number(value: float | None, unit: str = "", scale: float = 1.0) -> str:
-        return "-" if value is None else f"{value * scale:.2f}{unit}"
 
-    def ms(*values: float | None) -> str:
-        return " / ".join(number(value, " ms") for value in values)
+def _ms(*values: float | None) -> str:
+    return " / ".join(_text(value, unit="ms") for value in values)
 
-    run = summary["run"]
+
+def summary_table(summary: Summary) -> Table:
+    """The figures a user looks at first, from summary.json: the headline figures (those an
+    experiment compares), then where they come from."""
+    run, requests, slo, ticks = summary.run, summary.requests, summary.slo, summary.ticks
+    table = Table("figure", "value", title=f"{run.scenario} run summary")
     for name, value in (
-        ("policies", f"scheduler {run.get('scheduler')}, state {run.get('state')}, "
-                     f"runtime {run.get('runtime')}"),
-        ("requests", f"{requests['sent']} sent, {requests['measured']} measured, "
-                     f"{requests['completed']} completed, {requests['failed']} failed, "
-                     f"{requests['lost']} lost"),
-        ("latency p50 / p95 / p99", ms(latency.get("p50"), latency.get("p95"), latency.get("p99"))),
-        ("path delay p50", ms((summary["path_delay_ms"] or {}).get("p50"))),
-        ("SLO violations", f"{slo['violated']} of {slo['checked']} "
-                           f"({number(slo['violation_rate'], '%', 100)})"),
-        ("throughput", number(summary["throughput_per_s"], " req/s")),
-        ("local state reads", number(state["local_ratio"], "%", 100)),
-        ("scheduling decision mean", ms(summary["decisions"]["scheduling_ms_mean"])),
-        ("state decision mean", ms(summary["decisions"]["state_ms_mean"])),
-        ("tick apply p50 / p95", ms(ticks["apply_ms_p50"], ticks["apply_ms_p95"])),
-        ("backend", str(run.get("backend"))),
+        ("policies", f"scheduler {run.scheduler}, state {run.state}, runtime {run.runtime}"),
+        ("requests", f"{requests.sent} sent, {requests.measured} measured"),
+        *((figure.label, _text(figure.value(summary), figure.spec, figure.unit))
+          for figure in FIGURES),
+        ("SLO checks", f"{slo.violated} violated of {slo.checked}"),
+        ("path delay p50", _ms((summary.path_delay_ms or PathDelayFigures()).p50)),
+        ("tick apply p50 / p95", _ms(ticks.apply_ms_p50, ticks.apply_ms_p95)),
+        ("backend", str(run.backend)),
     ):  # fmt: skip
         table.add_row(name, value)
     return table
@@ -66,7 +61,7 @@ def summary_table(summary: dict[str, Any]) -> Table:
 def _show(result: api.RunResult, as_json: bool) -> None:
     if as_json:
         document = {"results": str(result.directory), "report": str(result.report)}
-        typer.echo(json.dumps({**document, **result.summary}, indent=1))
+        typer.echo(json.dumps({**document, **result.summary.model_dump(mode="json")}, indent=1))
         return
     console.print(summary_table(result.summary))
     console.print(f"results: {result.directory}\nreport:  {result.report}")

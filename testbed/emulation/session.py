@@ -8,6 +8,7 @@ nodes is a `NodeProgram` the caller hands over: the emulator knows nothing of it
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -82,6 +83,17 @@ def _drop_default_route(pid: int) -> None:
             ipr.route("del", dst="0.0.0.0/0", gateway=route.get_attr("RTA_GATEWAY"))
 
 
+def check_host(backend: str | None) -> ShapingBackend:
+    """What the emulation needs of this machine, checked before anything is made: root,
+    a Docker engine, and the shaping backend (`None`: the one the kernel supports)."""
+    if os.geteuid() != 0:
+        raise SetupError(
+            "emulation", "needs root (network namespaces, qdiscs, containers): run it as root"
+        )
+    containers.docker_client().close()
+    return select_backend(backend)
+
+
 class Interrupted(Exception):
     """`stop` was set while the emulation was starting; raised only between steps."""
 
@@ -120,6 +132,8 @@ class Emulation:
         self.info: InfoServer | None = None
         self.nodes: list[NodeHandle] = []
         self.stop = threading.Event()
+        self._owns_host = False
+        """Set once `start` got past the checks: `close` then removes what any run left."""
 
     @property
     def info_url(self) -> str:
@@ -183,9 +197,10 @@ class Emulation:
                 f"a testbed is already up (controller pid {existing.pid}, scenario "
                 f"{existing.scenario}); run `testbed down` first"
             )
+        self.backend = check_host(self.backend_name)
         self.client = containers.docker_client()
         self._check_nodes()
-        self.backend = select_backend(self.backend_name)
+        self._owns_host = True
         remove_leftovers(self.client)
         image = build_node_image(client=self.client).tag
         self._step(f"starting {len(self.engine.nodes)} node containers from {image}")
@@ -310,14 +325,17 @@ class Emulation:
         )
 
     def close(self) -> None:
-        """Stop the info service and the shaper, remove the fabric and every container."""
+        """Stop the info service and the shaper, remove the fabric and every container; an
+        emulation refused before it started (another testbed up, a check failed) touches
+        nothing, so it never removes what belongs to a running one."""
         if self.info is not None:
             self.info.stop()
-        if self.backend is not None:
-            self.backend.close()
-        if self.fabric is not None:
-            self.fabric.teardown()
-        if self.client is not None:
-            containers.remove_everything(self.client)
+        if self._owns_host:
+            if self.backend is not None:
+                self.backend.close()
+            if self.fabric is not None:
+                self.fabric.teardown()
+            if self.client is not None:
+                containers.remove_everything(self.client)
+            runstate.clear()
         self.engine.close()
-        runstate.clear()

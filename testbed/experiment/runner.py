@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from testbed.errors import UserError
 from testbed.experiment.compare import (
@@ -22,13 +21,12 @@ from testbed.experiment.compare import (
     write_markdown,
 )
 from testbed.experiment.grid import Run, plan_runs
-from testbed.results import layout
-from testbed.results.files import read_json
+from testbed.results.documents import Summary, read_run, read_summary
 from testbed.scenario.loader import load_scenario
 
 RESULTS_ROOT = Path("results")
 
-Finished = tuple[dict[str, str], dict[str, Any]]
+Finished = tuple[dict[str, str], Summary]
 RunScenario = Callable[..., Path]
 
 
@@ -98,12 +96,13 @@ def run_experiment(
                 scenario, run.overrides, out_dir=directory / run.name,
                 duration_s=duration_s, live=True, backend=backend,
             )  # fmt: skip
-            summary = read_json(results_dir / layout.SUMMARY, None)
+            summary = read_summary(results_dir)
             if summary is None:
                 comparison.skipped.append(run.name)
             else:
                 comparison.finished.append((run.combination, summary))
-            if read_json(results_dir / layout.RUN, {}).get("status") == "interrupted":
+            run_document = read_run(results_dir)
+            if run_document is not None and run_document.status == "interrupted":
                 comparison.interrupted = True
                 break
     except KeyboardInterrupt:

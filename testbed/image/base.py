@@ -93,19 +93,19 @@ def _bootstrap(client: docker.DockerClient, reference: str, workdir: Path) -> st
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _debootstrap_base(client: docker.DockerClient, root: Path) -> str:
+def _debootstrap_base(client: docker.DockerClient, work_dir: Path) -> str:
     reference = debootstrap_reference()
     existing = engine.image_id(client, reference)
     if existing:
         return existing
-    return _bootstrap(client, reference, root / BASE_WORKDIR)
+    return _bootstrap(client, reference, work_dir / BASE_WORKDIR)
 
 
 def _official_base(client: docker.DockerClient) -> str:
     return engine.image_id(client, OFFICIAL_BASE) or engine.pull(client, OFFICIAL_BASE)
 
 
-def ensure_base(client: docker.DockerClient, choice: BaseChoice, root: Path) -> str:
+def ensure_base(client: docker.DockerClient, choice: BaseChoice, work_dir: Path) -> str:
     """Id of the base for `choice`, made or pulled when missing, and marked as selected.
 
     `auto` keeps the base already selected; on a first build it takes the official image when
@@ -120,7 +120,9 @@ def ensure_base(client: docker.DockerClient, choice: BaseChoice, root: Path) -> 
         )
         report(f"base: {choice.value} (auto)")
     base = (
-        _official_base(client) if choice is BaseChoice.OFFICIAL else _debootstrap_base(client, root)
+        _official_base(client)
+        if choice is BaseChoice.OFFICIAL
+        else _debootstrap_base(client, work_dir)
     )
     engine.tag_image(client, base, SELECTED_BASE)
     return base

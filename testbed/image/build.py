@@ -25,9 +25,7 @@ from testbed.image.spec import (
 )
 from testbed.image.steps import report
 from testbed.image.wheelhouse import ensure_wheelhouse
-from testbed.project import require_source_root
-
-_PURPOSE = "node image"
+from testbed.project import work_dir
 
 
 @dataclass(frozen=True)
@@ -44,7 +42,7 @@ def _tag(inputs: ProjectInputs, base_id: str) -> str:
         dockerfile=inputs.dockerfile,
         base_id=base_id,
         requirements=inputs.requirements,
-        sources=inputs.sources,
+        sources=inputs.source_bytes(),
     )
     return f"{NODE_REPOSITORY}:{content}"
 
@@ -59,7 +57,7 @@ def node_image_tag(client: docker.DockerClient | None = None) -> str:
     base_id = selected_base_id(client)
     if base_id is None:
         raise SetupError("node image", "no node image built yet: run `testbed image build`")
-    return _tag(read_inputs(require_source_root(_PURPOSE)), base_id)
+    return _tag(read_inputs(), base_id)
 
 
 def build_node_image(
@@ -73,18 +71,20 @@ def build_node_image(
     wheels are reused.
     """
     client = client or engine.connect()
-    root = require_source_root(_PURPOSE)
-    inputs = read_inputs(root)
-    base_id = ensure_base(client, base, root)
+    inputs = read_inputs()
+    folder = work_dir()
+    base_id = ensure_base(client, base, folder)
     tag = _tag(inputs, base_id)
     existing = engine.image_id(client, tag)
     if existing and not force:
         return NodeImage(tag=tag, image_id=existing, built=False)
-    wheelhouse = ensure_wheelhouse(root, inputs.requirements)
+    wheelhouse = ensure_wheelhouse(folder, inputs.requirements)
     report(f"building {tag}")
     image_id = engine.build(
         client,
-        build_context(inputs.dockerfile, inputs.requirements, context_members(wheelhouse)),
+        build_context(
+            inputs.dockerfile, inputs.requirements, context_members(wheelhouse, inputs.sources)
+        ),
         tag,
         buildargs={
             "BASE_IMAGE": base_id,

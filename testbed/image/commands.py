@@ -41,14 +41,6 @@ def pip_download_command(
     ]  # fmt: skip
 
 
-def pip_wheel_command(python: str, project: Path, dest: Path) -> list[str]:
-    """pip wheel of the project alone (its dependencies come from the download)."""
-    return [
-        python, "-m", "pip", "wheel", "--disable-pip-version-check", "--no-input",
-        "--no-deps", "--wheel-dir", str(dest), str(project),
-    ]  # fmt: skip
-
-
 def debootstrap_command(
     suite: str, target: Path, mirror: str, packages: Iterable[str], keyring: Path | None
 ) -> list[str]:

@@ -1,14 +1,15 @@
 """The build context sent to the engine: exactly the files the Dockerfile copies.
 
 Assembled as a tar in memory from an explicit list, so nothing else from the checkout
-(results, virtual environments) travels to the engine.
+(results, virtual environments) travels to the engine: the dependency wheels and the
+package's own files.
 """
 
 from __future__ import annotations
 
 import io
 import tarfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from testbed.image.wheelhouse import Wheelhouse
@@ -18,14 +19,10 @@ def _named(prefix: str, folder: Path, files: Iterable[Path]) -> list[tuple[str, 
     return [(f"{prefix}/{path.relative_to(folder).as_posix()}", path) for path in files]
 
 
-def context_members(wheelhouse: Wheelhouse) -> list[tuple[str, Path]]:
-    """(name in the context, file on disk) for the wheels."""
-    wheels = {"dependencies": wheelhouse.dependencies, "project": wheelhouse.project}
-    return [
-        member
-        for name, folder in wheels.items()
-        for member in _named(f"wheels/{name}", folder, sorted(folder.glob("*.whl")))
-    ]
+def context_members(wheelhouse: Wheelhouse, sources: Mapping[str, Path]) -> list[tuple[str, Path]]:
+    """(name in the context, file on disk) for the wheels and the package's files."""
+    wheels = sorted(wheelhouse.dependencies.glob("*.whl"))
+    return [*_named("wheels/dependencies", wheelhouse.dependencies, wheels), *sources.items()]
 
 
 def _owned_by_root(info: tarfile.TarInfo) -> tarfile.TarInfo:

@@ -1,9 +1,8 @@
-"""The wheelhouse the image installs from: pinned dependencies for the image's Python, and
-the project's own wheel.
+"""The wheelhouse the image installs from: the pinned dependencies for the image's Python.
 
-Containers cannot reach PyPI over HTTPS, so every wheel is fetched on the host. Dependencies
-go in a folder named by their hash (downloaded once per pin set); the project wheel is rebuilt
-for every image build.
+Containers cannot reach PyPI over HTTPS, so every wheel is fetched on the host, into a
+folder named by the hash of the pins (downloaded once per pin set). The project itself is
+not a wheel: the build context carries the package's files (see `context.py`).
 """
 
 from __future__ import annotations
@@ -14,22 +13,19 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from testbed.image.commands import pip_download_command, pip_wheel_command, wheel_platforms
+from testbed.image.commands import pip_download_command, wheel_platforms
 from testbed.image.hashing import wheelhouse_hash
 from testbed.image.spec import PYTHON_VERSION, WHEELHOUSE
 from testbed.image.steps import report, run_tool, step
 
 COMPLETE_MARKER = ".complete"
-STALE_SETUPTOOLS_OUTPUT = "build/lib"
-"""setuptools copies sources here and packs whatever it finds, deleted modules included."""
 
 
 @dataclass(frozen=True)
 class Wheelhouse:
-    """Folders of wheels: `dependencies` for the pins, `project` for the testbed itself."""
+    """The folder of the pinned dependencies' wheels."""
 
     dependencies: Path
-    project: Path
 
 
 def _download_dependencies(requirements: list[str], folder: Path) -> Path:
@@ -54,19 +50,6 @@ def _download_dependencies(requirements: list[str], folder: Path) -> Path:
     return target
 
 
-def _build_project_wheel(root: Path, folder: Path) -> Path:
-    target = folder / "project"
-    with step("wheelhouse (prepare)"):
-        shutil.rmtree(target, ignore_errors=True)
-        shutil.rmtree(root / STALE_SETUPTOOLS_OUTPUT, ignore_errors=True)
-    run_tool("wheelhouse (project wheel)", pip_wheel_command(sys.executable, root, target))
-    return target
-
-
-def ensure_wheelhouse(root: Path, requirements: list[str]) -> Wheelhouse:
-    """Download the pinned dependencies if this pin set is new; rebuild the project wheel."""
-    folder = root / WHEELHOUSE
-    return Wheelhouse(
-        dependencies=_download_dependencies(requirements, folder),
-        project=_build_project_wheel(root, folder),
-    )
+def ensure_wheelhouse(work_dir: Path, requirements: list[str]) -> Wheelhouse:
+    """Download the pinned dependencies into `work_dir` if this pin set is new."""
+    return Wheelhouse(dependencies=_download_dependencies(requirements, work_dir / WHEELHOUSE))

@@ -13,7 +13,8 @@ from typing import Any
 
 from testbed.errors import UserError
 from testbed.results import layout
-from testbed.results.files import read_csv_rows, read_json
+from testbed.results.documents import Summary, read_placements, read_run, write_summary
+from testbed.results.files import read_csv_rows
 from testbed.results.html import render_report
 from testbed.results.requests import RequestAnalysis, RunFacts
 from testbed.results.summary import summarise
@@ -40,30 +41,27 @@ def write_rows(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
         writer.writerows({key: _cell(value) for key, value in row.items()} for row in rows)
 
 
-def analyse(run_dir: Path) -> dict[str, Any]:
+def analyse(run_dir: Path) -> Summary:
     """Write invocations.csv, requests.csv and summary.json; return the summary."""
-    run = read_json(run_dir / layout.RUN, None)
+    run = read_run(run_dir)
     if run is None:
         raise UserError(f"{run_dir}: not a results directory (no {layout.RUN})")
     records = layout.read_records(run_dir)
-    timeline = DelayTimeline.from_rows(
-        read_csv_rows(run_dir / layout.TICKS), read_csv_rows(run_dir / layout.LINKS)
-    )
+    ticks = read_csv_rows(run_dir / layout.TICKS)
+    timeline = DelayTimeline.from_rows(ticks, read_csv_rows(run_dir / layout.LINKS))
     analysis = RequestAnalysis(records, RunFacts.from_run(run), timeline)
     invocations, requests = analysis.invocation_rows(), analysis.request_rows()
     write_rows(run_dir / layout.INVOCATIONS, invocations)
     write_rows(run_dir / layout.REQUESTS, requests)
     summary = summarise(
-        run, requests, invocations, records,
-        read_json(run_dir / layout.PLACEMENTS, []),
-        read_csv_rows(run_dir / layout.TICKS),
+        run, requests, invocations, records, read_placements(run_dir), ticks,
         read_csv_rows(run_dir / layout.RESOURCES),
     )  # fmt: skip
-    layout.write_json(run_dir / layout.SUMMARY, summary)
+    write_summary(run_dir, summary)
     return summary
 
 
-def build_report(run_dir: Path) -> tuple[dict[str, Any], Path]:
+def build_report(run_dir: Path) -> tuple[Summary, Path]:
     """Analyse the run, then render report.html (and plots/) from the files."""
     summary = analyse(run_dir)
     return summary, render_report(run_dir)

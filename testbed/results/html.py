@@ -16,6 +16,18 @@ from urllib.parse import quote
 from matplotlib.figure import Figure
 
 from testbed.results import layout, plots
+from testbed.results.documents import (
+    FileDocument,
+    LatencyFigures,
+    PathDelayFigures,
+    Placement,
+    RunDocument,
+    RunHeadline,
+    Summary,
+    read_placements,
+    read_run,
+    read_summary,
+)
 from testbed.results.files import read_csv_rows, read_json
 
 Row = dict[str, str]
@@ -39,15 +51,21 @@ figcaption, .note { color: #555; font-style: italic; }
 class RunFiles:
     """Everything the report reads from one results directory, loaded once."""
 
-    run: dict[str, Any]
-    summary: dict[str, Any]
-    placements: list[dict[str, Any]]
+    run: RunDocument
+    summary: Summary
+    placements: list[Placement]
     nodes: list[dict[str, Any]]
     requests: list[Row]
     invocations: list[Row]
     ticks: list[Row]
     positions: list[Row]
     resources: list[Row]
+
+    @property
+    def headline(self) -> RunHeadline:
+        """run.json's headline; summary.json's copy fills what run.json lacks (lost or older)."""
+        own = RunHeadline.of(self.run).model_dump(exclude_none=True)
+        return self.summary.run.model_copy(update=own)
 
 
 @dataclass(frozen=True)
@@ -63,9 +81,9 @@ class PlotSpec:
 def load_run_files(run_dir: Path) -> RunFiles:
     """Reads the directory; files a run killed early never wrote come back empty."""
     return RunFiles(
-        run=read_json(run_dir / layout.RUN, {}),
-        summary=read_json(run_dir / layout.SUMMARY, {}),
-        placements=read_json(run_dir / layout.PLACEMENTS, []),
+        run=read_run(run_dir) or RunDocument(),
+        summary=read_summary(run_dir) or Summary(),
+        placements=read_placements(run_dir),
         nodes=read_json(run_dir / layout.NODES, []),
         requests=read_csv_rows(run_dir / layout.REQUESTS),
         invocations=read_csv_rows(run_dir / layout.INVOCATIONS),
@@ -105,9 +123,9 @@ def _completed(files: RunFiles) -> list[Row]:
 
 def _origin_unix(files: RunFiles) -> float:
     """Zero of the run's clock: when the first request could be sent, else the first sample."""
-    started = _run_field(files, "started_unix")
+    started = files.headline.started_unix
     if started is not None:
-        return float(started)
+        return started
     samples = [_number(row.get("sent_unix")) for row in files.requests]
     samples += [_number(row.get("wall_unix")) for row in files.resources]
     return min((sample for sample in samples if sample is not None), default=0.0)
@@ -132,7 +150,7 @@ def _latency_over_time(files: RunFiles) -> Figure | None:
         return None
     origin_unix = _origin_unix(files)
     completed = [row for row in _completed(files) if _number(row.get("sent_unix")) is not None]
-    warmup_end = files.run.get("warmup_end_unix")
+    warmup_end = files.run.warmup_end_unix
     return plots.latency_over_time(
         sent_s=_sent_s(completed, origin_unix),
         latency_ms=[float(row["latency_ms"]) for row in completed],
@@ -141,7 +159,7 @@ def _latency_over_time(files: RunFiles) -> Figure | None:
             (r for r in files.requests if r.get("status") == "failed"), origin_unix
         ),
         lost_sent_s=_sent_s((r for r in files.requests if r.get("status") == "lost"), origin_unix),
-        warmup_end_s=None if warmup_end is None else float(warmup_end) - origin_unix,
+        warmup_end_s=None if warmup_end is None else warmup_end - origin_unix,
     )
 
 
@@ -172,7 +190,7 @@ def _placement_map(files: RunFiles) -> Figure | None:
         return None
     functions_by_node: dict[str, set[str]] = defaultdict(set)
     for placement in files.placements:
-        functions_by_node[str(placement["node"])].add(str(placement["function"]))
+        functions_by_node[placement.node].add(placement.function)
     return plots.placement_map(
         tracks, ground, {node: sorted(functions) for node, functions in functions_by_node.items()}
     )
@@ -323,107 +341,86 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def _timestamp(unix: Any) -> str:
+def _timestamp(unix: float | None) -> str:
     if unix is None:
         return MISSING
-    return datetime.fromtimestamp(float(unix), tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return datetime.fromtimestamp(unix, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _run_field(files: RunFiles, key: str) -> Any:
-    """A field of run.json, else of summary.json's copy of the run (a run.json lost or older)."""
-    value = files.run.get(key)
-    return (files.summary.get("run") or {}).get(key) if value is None else value
+def _pairs(section: FileDocument) -> str:
+    """A section's known fields as "key value, ..." (host facts, policies, arrival)."""
+    return ", ".join(
+        f"{key} {value}" for key, value in section.model_dump(exclude_none=True).items()
+    )
 
 
 def _run_table(files: RunFiles) -> str:
-    run = files.run
-    host = run.get("host") or {}
-    platform = {key: _run_field(files, key) for key in ("scheduler", "state", "runtime")}
-    platform.update(run.get("platform") or {})
-    arrival = run.get("arrival") or {}
+    run, headline = files.run, files.headline
     rows = [
-        ("scenario", f"{_run_field(files, 'scenario')} ({run.get('scenario_file', MISSING)})"),
-        ("scenario sha256", str(run.get("scenario_sha256") or MISSING)[:12]),
-        ("code version", run.get("code_version")),
-        ("backend", _run_field(files, "backend")),
-        ("host", ", ".join(f"{key} {value}" for key, value in host.items())),
-        (
-            "platform policies",
-            ", ".join(f"{key} {value}" for key, value in platform.items()),
-        ),
-        ("overrides", "; ".join(run.get("overrides") or [])),
-        ("workflow", _run_field(files, "workflow")),
-        ("ingress", f"{run.get('ingress', MISSING)} -> {run.get('entry', MISSING)}"),
-        ("arrival model", ", ".join(f"{key} {value}" for key, value in arrival.items())),
-        ("started", _timestamp(_run_field(files, "started_unix"))),
-        ("ended", _timestamp(run.get("ended_unix"))),
-        ("duration (s)", run.get("duration_s")),
-        ("status", _run_field(files, "status")),
+        ("scenario", f"{headline.scenario} ({run.scenario_file or MISSING})"),
+        ("scenario sha256", (run.scenario_sha256 or MISSING)[:12]),
+        ("code version", run.code_version),
+        ("backend", headline.backend),
+        ("host", _pairs(run.host)),
+        ("platform policies", _pairs(headline.policies)),
+        ("overrides", "; ".join(run.overrides)),
+        ("workflow", headline.workflow),
+        ("ingress", f"{run.ingress or MISSING} -> {run.entry or MISSING}"),
+        ("arrival model", _pairs(run.arrival)),
+        ("started", _timestamp(headline.started_unix)),
+        ("ended", _timestamp(run.ended_unix)),
+        ("duration (s)", run.duration_s),
+        ("status", headline.status),
     ]
     return _table(("", "value"), rows)
 
 
-def _summary_rows(summary: dict[str, Any]) -> list[tuple[str, Any]]:
+def _summary_rows(summary: Summary) -> list[tuple[str, Any]]:
     """The headline figures, in the order a reader compares runs."""
-    requests = summary.get("requests") or {}
-    latency = summary.get("latency_ms") or {}
-    delay = summary.get("path_delay_ms") or {}
-    slo = summary.get("slo") or {}
-    state = summary.get("state") or {}
-    decisions = summary.get("decisions") or {}
-    ticks = summary.get("ticks") or {}
-    modes = summary.get("modes") or {}
+    latency = summary.latency_ms or LatencyFigures()
+    delay = summary.path_delay_ms or PathDelayFigures()
+    slo, state, decisions, ticks = summary.slo, summary.state, summary.decisions, summary.ticks
     return [
-        *(
-            (f"requests {key}", requests.get(key))
-            for key in ("sent", "measured", "completed", "failed", "lost")
-        ),
-        *(
-            (f"latency {key} (ms)", latency.get(key))
-            for key in ("p50", "p95", "p99", "mean", "max")
-        ),
-        *((f"path delay {key} (ms)", delay.get(key)) for key in ("p50", "p95", "mean")),
-        ("SLO checks", slo.get("checked")),
-        ("SLO violations", slo.get("violated")),
-        ("SLO violation rate", _percent(slo.get("violation_rate"))),
-        ("throughput (requests/s)", summary.get("throughput_per_s")),
-        ("measured window (s)", summary.get("measured_s")),
-        (
-            "state accesses (local / remote)",
-            f"{state.get('local', MISSING)} / {state.get('remote', MISSING)}",
-        ),
-        ("local-state ratio", _percent(state.get("local_ratio"))),
-        ("state get p50 (ms)", state.get("get_ms_p50")),
-        ("remote state get p50 (ms)", state.get("remote_get_ms_p50")),
+        *((f"requests {key}", count) for key, count in summary.requests.model_dump().items()),
+        *((f"latency {key} (ms)", value) for key, value in latency.model_dump().items()),
+        *((f"path delay {key} (ms)", value) for key, value in delay.model_dump().items()),
+        ("SLO checks", slo.checked),
+        ("SLO violations", slo.violated),
+        ("SLO violation rate", _percent(slo.violation_rate)),
+        ("throughput (requests/s)", summary.throughput_per_s),
+        ("measured window (s)", summary.measured_s),
+        ("state accesses (local / remote)", f"{state.local} / {state.remote}"),
+        ("local-state ratio", _percent(state.local_ratio)),
+        ("state get p50 (ms)", state.get_ms_p50),
+        ("remote state get p50 (ms)", state.remote_get_ms_p50),
         (
             "scheduling decision mean / p95 (ms)",
-            _pair(decisions, "scheduling_ms_mean", "scheduling_ms_p95"),
+            _pair(decisions.scheduling_ms_mean, decisions.scheduling_ms_p95),
         ),
-        ("state decision mean / p95 (ms)", _pair(decisions, "state_ms_mean", "state_ms_p95")),
-        ("ticks (overruns)", f"{ticks.get('count', MISSING)} ({ticks.get('overruns', MISSING)})"),
-        ("tick apply p50 / p95 (ms)", _pair(ticks, "apply_ms_p50", "apply_ms_p95")),
-        ("tick compute p50 / p95 (ms)", _pair(ticks, "compute_ms_p50", "compute_ms_p95")),
-        ("invocations cpu / gpu", f"{modes.get('cpu', 0)} / {modes.get('gpu', 0)}"),
+        ("state decision mean / p95 (ms)", _pair(decisions.state_ms_mean, decisions.state_ms_p95)),
+        ("ticks (overruns)", f"{ticks.count} ({ticks.overruns})"),
+        ("tick apply p50 / p95 (ms)", _pair(ticks.apply_ms_p50, ticks.apply_ms_p95)),
+        ("tick compute p50 / p95 (ms)", _pair(ticks.compute_ms_p50, ticks.compute_ms_p95)),
+        ("invocations cpu / gpu", f"{summary.modes.cpu} / {summary.modes.gpu}"),
     ]
 
 
-def _pair(figures: dict[str, Any], first: str, second: str) -> str:
-    return f"{_format(figures.get(first))} / {_format(figures.get(second))}"
+def _pair(first: float | None, second: float | None) -> str:
+    return f"{_format(first)} / {_format(second)}"
 
 
-def _resources_table(summary: dict[str, Any]) -> str:
-    resources = summary.get("resources") or {}
+def _resources_table(summary: Summary) -> str:
     rows = [
-        (node, use.get("cpu_cores_mean"), use.get("cpu_cores_max"), use.get("memory_mb_max"))
-        for node, use in sorted(resources.items())
+        (node, use.cpu_cores_mean, use.cpu_cores_max, use.memory_mb_max)
+        for node, use in sorted(summary.resources.items())
     ]
     return _table(("node", "CPU mean (cores)", "CPU max (cores)", "memory max (MB)"), rows)
 
 
 def _placements_table(files: RunFiles) -> str:
-    keys = ("function", "node", "instance", "reason", "decision_ms")
     header = ("function", "node", "instance", "reason", "decision (ms)")
-    return _table(header, ([placement.get(key) for key in keys] for placement in files.placements))
+    rows = ((p.function, p.node, p.instance, p.reason, p.decision_ms) for p in files.placements)
+    return _table(header, rows)
 
 
 def _slowest_table(files: RunFiles) -> str:
@@ -497,8 +494,8 @@ def render_report(run_dir: Path) -> Path:
     files = load_run_files(run_dir)
     plots_dir = run_dir / "plots"
     plots_dir.mkdir(exist_ok=True)
-    scenario = _run_field(files, "scenario") or run_dir.name
-    title = f"{scenario} — {_timestamp(_run_field(files, 'started_unix'))}"
+    headline = files.headline
+    title = f"{headline.scenario or run_dir.name} — {_timestamp(headline.started_unix)}"
     figures = "".join(_figure_html(spec, files, plots_dir) for spec in PLOTS)
     sections = [
         f"<h1>{escape(title)}</h1>",

@@ -7,8 +7,13 @@ moment keeps what it completed; derived files are rebuilt from them by `testbed 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from pydantic import ValidationError
+
+from testbed.platform.contract import InvocationRecord
 
 RUN = "run.json"
 SCENARIO = "scenario.yaml"
@@ -38,14 +43,21 @@ def write_json(path: Path, document: Any) -> None:
     partial.replace(path)
 
 
-def read_records(run_dir: Path) -> list[dict[str, Any]]:
-    """Every invocation record the agents appended, in no particular order; a line cut short
-    by a kill is skipped."""
-    records: list[dict[str, Any]] = []
-    for path in sorted((run_dir / RECORDS_DIR).glob("*.jsonl")):
-        for line in path.read_text().splitlines():
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
+def parse_records(lines: Iterable[str | bytes]) -> list[InvocationRecord]:
+    """The invocation records among JSON lines; a line cut short by a kill is skipped."""
+    records: list[InvocationRecord] = []
+    for line in lines:
+        try:
+            records.append(InvocationRecord.model_validate_json(line))
+        except ValidationError:
+            continue
     return records
+
+
+def read_records(run_dir: Path) -> list[InvocationRecord]:
+    """Every invocation record the agents appended, in no particular order."""
+    return [
+        record
+        for path in sorted((run_dir / RECORDS_DIR).glob("*.jsonl"))
+        for record in parse_records(path.read_text().splitlines())
+    ]

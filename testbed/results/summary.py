@@ -7,6 +7,23 @@ from typing import Any
 
 import numpy as np
 
+from testbed.platform.contract import InvocationRecord
+from testbed.results.documents import (
+    DecisionFigures,
+    LatencyFigures,
+    ModeCounts,
+    NodeResources,
+    PathDelayFigures,
+    Placement,
+    RequestCounts,
+    RunDocument,
+    RunHeadline,
+    SloFigures,
+    StateFigures,
+    Summary,
+    TickFigures,
+)
+
 Row = Mapping[str, Any]
 
 
@@ -14,16 +31,8 @@ def _round(value: float) -> float:
     return round(float(value), 3)
 
 
-def _percentiles(values: Sequence[float], *names: str) -> dict[str, float] | None:
-    """{"p50": ..., "mean": ..., "max": ...} of `values`; None when there are none."""
-    if not values:
-        return None
-    data = np.asarray(values, dtype=float)
-    figures = {
-        "p50": np.percentile(data, 50), "p95": np.percentile(data, 95),
-        "p99": np.percentile(data, 99), "mean": data.mean(), "max": data.max(),
-    }  # fmt: skip
-    return {name: _round(figures[name]) for name in names}
+def _percentile(values: Sequence[float], percent: float) -> float:
+    return _round(np.percentile(values, percent))
 
 
 def _mean(values: Sequence[float]) -> float | None:
@@ -31,22 +40,39 @@ def _mean(values: Sequence[float]) -> float | None:
 
 
 def _p95(values: Sequence[float]) -> float | None:
-    return _round(np.percentile(values, 95)) if values else None
+    return _percentile(values, 95) if values else None
 
 
 def _median(values: Sequence[float]) -> float | None:
     return _round(np.median(values)) if values else None
 
 
+def _latency_figures(latency_ms: Sequence[float]) -> LatencyFigures | None:
+    if not latency_ms:
+        return None
+    return LatencyFigures(
+        p50=_percentile(latency_ms, 50), p95=_percentile(latency_ms, 95),
+        p99=_percentile(latency_ms, 99), mean=_mean(latency_ms), max=_round(max(latency_ms)),
+    )  # fmt: skip
+
+
+def _path_delay_figures(delay_ms: Sequence[float]) -> PathDelayFigures | None:
+    if not delay_ms:
+        return None
+    return PathDelayFigures(
+        p50=_percentile(delay_ms, 50), p95=_percentile(delay_ms, 95), mean=_mean(delay_ms)
+    )
+
+
 def summarise(
-    run: Mapping[str, Any],
+    run: RunDocument,
     requests: Sequence[Row],
     invocations: Sequence[Row],
-    records: Sequence[Row],
-    placements: Sequence[Row],
+    records: Sequence[InvocationRecord],
+    placements: Sequence[Placement],
     ticks: Sequence[Row],
     resources: Sequence[Row],
-) -> dict[str, Any]:
+) -> Summary:
     """The summary.json document (see testbed/results/layout.py for the files it reads)."""
     measured = [r for r in requests if r["measured"]]
     done = [r for r in measured if r["status"] == "ok"]
@@ -56,99 +82,89 @@ def summarise(
     reads = [
         access
         for record in records
-        if record.get("request_id") in measured_ids
-        for access in record.get("state_accesses") or []
-        if access["operation"] == "get" and access["hit"]
+        if record.request_id in measured_ids
+        for access in record.state_accesses
+        if access.operation == "get" and access.hit
     ]
-    local = [a for a in reads if a["locality"] == "local"]
+    local = [a for a in reads if a.locality == "local"]
     decisions = [
-        access["decision_ms"]
+        access.decision_ms
         for record in records
-        for access in record.get("state_accesses") or []
-        if access.get("decision_ms") is not None
+        for access in record.state_accesses
+        if access.decision_ms is not None
     ]
-    handled = [i for i in invocations if i["mode"] in ("cpu", "gpu")]
-    return {
-        "run": {
-            key: run.get(key)
-            for key in ("scenario", "workflow", "backend", "started_unix", "status")
-        }
-        | dict(run.get("platform", {})),
-        "requests": {
-            "sent": len(requests),
-            "measured": len(measured),
-            "completed": len(done),
-            "failed": sum(1 for r in measured if r["status"] == "failed"),
-            "lost": sum(1 for r in measured if r["status"] == "lost"),
-        },
-        "latency_ms": _percentiles(
-            [r["latency_ms"] for r in done], "p50", "p95", "p99", "mean", "max"
+    scheduling_ms = [p.decision_ms for p in placements if p.decision_ms is not None]
+    modes = [i["mode"] for i in invocations]
+    return Summary(
+        run=RunHeadline.of(run),
+        requests=RequestCounts(
+            sent=len(requests),
+            measured=len(measured),
+            completed=len(done),
+            failed=sum(1 for r in measured if r["status"] == "failed"),
+            lost=sum(1 for r in measured if r["status"] == "lost"),
         ),
-        "path_delay_ms": _percentiles(
-            [r["path_delay_ms"] for r in done if r["path_delay_ms"] is not None],
-            "p50",
-            "p95",
-            "mean",
+        latency_ms=_latency_figures([r["latency_ms"] for r in done]),
+        path_delay_ms=_path_delay_figures(
+            [r["path_delay_ms"] for r in done if r["path_delay_ms"] is not None]
         ),
-        "slo": {
-            "checked": len(checked),
-            "violated": sum(1 for r in checked if not r["slo_met"]),
-            "violation_rate": _mean([0.0 if r["slo_met"] else 1.0 for r in checked]),
-        },
-        "throughput_per_s": _round(len(done) / measured_s) if measured_s > 0 else None,
-        "measured_s": _round(measured_s),
-        "state": {
-            "accesses": len(reads),
-            "local": len(local),
-            "remote": len(reads) - len(local),
-            "local_ratio": _round(len(local) / len(reads)) if reads else None,
-            "get_ms_p50": _median([a["seconds"] * 1e3 for a in reads]),
-            "remote_get_ms_p50": _median(
-                [a["seconds"] * 1e3 for a in reads if a["locality"] == "remote"]
-            ),
-        },
-        "decisions": {
-            "scheduling_ms_mean": _mean([p["decision_ms"] for p in placements]),
-            "scheduling_ms_p95": _p95([p["decision_ms"] for p in placements]),
-            "state_ms_mean": _mean(decisions),
-            "state_ms_p95": _p95(decisions),
-        },
-        "ticks": _tick_figures(ticks),
-        "modes": {mode: sum(1 for i in handled if i["mode"] == mode) for mode in ("cpu", "gpu")},
-        "resources": _resource_figures(resources),
-    }
+        slo=SloFigures(
+            checked=len(checked),
+            violated=sum(1 for r in checked if not r["slo_met"]),
+            violation_rate=_mean([0.0 if r["slo_met"] else 1.0 for r in checked]),
+        ),
+        throughput_per_s=_round(len(done) / measured_s) if measured_s > 0 else None,
+        measured_s=_round(measured_s),
+        state=StateFigures(
+            accesses=len(reads),
+            local=len(local),
+            remote=len(reads) - len(local),
+            local_ratio=_round(len(local) / len(reads)) if reads else None,
+            get_ms_p50=_median([a.seconds * 1e3 for a in reads]),
+            remote_get_ms_p50=_median([a.seconds * 1e3 for a in reads if a.locality == "remote"]),
+        ),
+        decisions=DecisionFigures(
+            scheduling_ms_mean=_mean(scheduling_ms),
+            scheduling_ms_p95=_p95(scheduling_ms),
+            state_ms_mean=_mean(decisions),
+            state_ms_p95=_p95(decisions),
+        ),
+        ticks=_tick_figures(ticks),
+        modes=ModeCounts(cpu=modes.count("cpu"), gpu=modes.count("gpu")),
+        resources=_resource_figures(resources),
+    )
 
 
-def _measured_s(run: Mapping[str, Any]) -> float:
+def _measured_s(run: RunDocument) -> float:
     """From the end of warm-up to the end of the request stream (or the interruption)."""
-    start = float(run.get("warmup_end_unix") or 0.0)
-    planned_end = float(run.get("started_unix") or 0.0) + float(run.get("duration_s") or 0.0)
-    end = min(planned_end, float(run["ended_unix"])) if run.get("ended_unix") else planned_end
+    start = run.warmup_end_unix or 0.0
+    planned_end = (run.started_unix or 0.0) + (run.duration_s or 0.0)
+    end = min(planned_end, run.ended_unix) if run.ended_unix else planned_end
     return max(0.0, end - start)
 
 
-def _tick_figures(ticks: Sequence[Row]) -> dict[str, Any]:
+def _tick_figures(ticks: Sequence[Row]) -> TickFigures:
     apply_ms = [float(t["apply_ms"]) for t in ticks]
     compute_ms = [float(t["compute_ms"]) for t in ticks]
-    return {
-        "count": len(ticks),
-        "apply_ms_p50": _median(apply_ms),
-        "apply_ms_p95": _p95(apply_ms),
-        "compute_ms_p50": _median(compute_ms),
-        "compute_ms_p95": _p95(compute_ms),
-        "overruns": sum(1 for t in ticks if float(t["overrun_ms"]) > 0),
-    }
+    return TickFigures(
+        count=len(ticks),
+        apply_ms_p50=_median(apply_ms),
+        apply_ms_p95=_p95(apply_ms),
+        compute_ms_p50=_median(compute_ms),
+        compute_ms_p95=_p95(compute_ms),
+        overruns=sum(1 for t in ticks if float(t["overrun_ms"]) > 0),
+    )
 
 
-def _resource_figures(resources: Sequence[Row]) -> dict[str, dict[str, float]]:
+def _resource_figures(resources: Sequence[Row]) -> dict[str, NodeResources]:
     by_node: dict[str, list[Row]] = {}
     for sample in resources:
         by_node.setdefault(sample["node"], []).append(sample)
     return {
-        node: {
-            "cpu_cores_mean": _round(np.mean([float(s["cpu_cores"]) for s in samples])),
-            "cpu_cores_max": _round(max(float(s["cpu_cores"]) for s in samples)),
-            "memory_mb_max": _round(max(float(s["memory_mb"]) for s in samples)),
-        }
+        node: NodeResources(
+            cpu_cores_mean=_round(np.mean([float(s["cpu_cores"]) for s in samples])),
+            cpu_cores_max=_round(max(float(s["cpu_cores"]) for s in samples)),
+            memory_mb_max=_round(max(float(s["memory_mb"]) for s in samples)),
+        )
         for node, samples in sorted(by_node.items())
     }

@@ -3,7 +3,6 @@ request figures, as a rich live panel (or a line every few seconds off a termina
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from rich.live import Live
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from testbed.platform.contract import InvocationRecord
 from testbed.results import layout
 from testbed.results.requests import RequestAnalysis, RunFacts
 
@@ -28,7 +28,7 @@ class RecordTail:
     def __init__(self, run_dir: Path) -> None:
         self._folder = run_dir / layout.RECORDS_DIR
         self._offsets: dict[Path, int] = {}
-        self.records: list[dict[str, Any]] = []
+        self.records: list[InvocationRecord] = []
 
     def read(self) -> None:
         for path in sorted(self._folder.glob("*.jsonl")):
@@ -37,7 +37,7 @@ class RecordTail:
                 chunk = handle.read()
             complete = chunk[: chunk.rfind(b"\n") + 1]
             self._offsets[path] = self._offsets.get(path, 0) + len(complete)
-            self.records += [json.loads(line) for line in complete.splitlines() if line]
+            self.records += layout.parse_records(complete.splitlines())
 
 
 @dataclass(frozen=True)
@@ -56,16 +56,15 @@ class LiveFigures:
 
 
 def live_figures(
-    records: Sequence[dict[str, Any]], facts: RunFacts
+    records: Sequence[InvocationRecord], facts: RunFacts
 ) -> tuple[LiveFigures, list[dict[str, Any]]]:
     """The panel's figures and the request rows (all requests, warm-up included)."""
     rows = RequestAnalysis(records, facts, None).request_rows()
     done = [r for r in rows if r["status"] == "ok"]
     latency_ms = [r["latency_ms"] for r in done]
     reads = [
-        a["locality"] for r in records for a in r.get("state_accesses") or []
-        if a["operation"] == "get" and a["hit"]
-    ]  # fmt: skip
+        a.locality for r in records for a in r.state_accesses if a.operation == "get" and a.hit
+    ]
     figures = LiveFigures(
         sent=len(rows),
         done=len(done),

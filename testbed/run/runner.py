@@ -18,7 +18,7 @@ import httpx
 import yaml
 from rich.console import Console
 
-from testbed.emulation.session import Interrupted
+from testbed.emulation.session import Interrupted, check_host
 from testbed.emulation.signals import stop_on_signals
 from testbed.errors import SetupError, UserError
 from testbed.orbit.timebase import format_instant
@@ -27,6 +27,7 @@ from testbed.platform.control.deploy import deploy
 from testbed.platform.control.placement import place_on_engine
 from testbed.results import layout
 from testbed.results.analyse import build_report
+from testbed.results.documents import Arrival, Placement, RunDocument, write_placements, write_run
 from testbed.results.requests import RunFacts
 from testbed.run import plan
 from testbed.run.live import LiveView, RecordTail, live_figures
@@ -90,6 +91,7 @@ class Run:
         self.run_dir = out_dir or default_results_dir(self.scenario)
         if (self.run_dir / layout.RUN).exists():
             raise UserError(f"--out: {self.run_dir} already holds a run; choose another folder")
+        check_host(backend)  # before the results folder exists: nothing half-made
         self.testbed = Testbed(
             self.scenario, backend, records_dir=(self.run_dir / layout.RECORDS_DIR).resolve(),
             progress=lambda line: console.print(f"run: {line}"), overrides=self.overrides,
@@ -97,13 +99,14 @@ class Run:
         self.emulation = self.testbed.emulation
         self.offsets_s = arrival_offsets_s(self.workload.arrival, self.duration_s)
         self.metrics = ControllerMetrics()
-        self.document: dict[str, Any] = {}
+        self.document = RunDocument()
 
     # -- files
 
     def _write_run(self, **changes: Any) -> None:
-        self.document.update(changes)
-        layout.write_json(self.run_dir / layout.RUN, self.document)
+        """Rewrite run.json with `changes`, each checked as a RunDocument field."""
+        self.document = RunDocument.model_validate(self.document.model_dump() | changes)
+        write_run(self.run_dir, self.document)
 
     def _start_files(self) -> None:
         (self.run_dir / layout.RECORDS_DIR).mkdir(parents=True, exist_ok=True)
@@ -123,13 +126,13 @@ class Run:
             workflow_file=str(self.workload.workflow),
             ingress=self.ingress,
             entry=self.entry,
-            arrival={
-                "model": arrival.model,
-                "rate_per_s": arrival.rate_per_s,
-                "seed": arrival.seed,
-                "warmup_s": arrival.warmup_s,
-                "requests": len(self.offsets_s),
-            },
+            arrival=Arrival(
+                model=arrival.model,
+                rate_per_s=arrival.rate_per_s,
+                seed=arrival.seed,
+                warmup_s=arrival.warmup_s,
+                requests=len(self.offsets_s),
+            ),
             sinks=plan.sink_functions(self.workflow),
             edges=plan.workflow_edges(self.workflow),
             entry_slo_ms=plan.entry_slo_ms(self.workflow, self.entry),
@@ -176,7 +179,7 @@ class Run:
                     backend=self.emulation.backend.name if self.emulation.backend else None
                 )
                 self._write_nodes()
-                self._deploy()
+                start_unix = self._deploy()
                 if self.metrics_port:
                     self.metrics.serve(self.metrics_port)
                     self.console.print(
@@ -186,7 +189,7 @@ class Run:
                     self.run_dir, [(h.node.name, h.container) for h in self.emulation.nodes]
                 ).start()
                 self.testbed.follow_in_background()
-                self._drive(recorder)
+                self._drive(recorder, start_unix)
                 status = "interrupted" if self.testbed.stop.is_set() else "completed"
             except Interrupted as step:
                 self.console.print(f"run: interrupted before: {step}")
@@ -201,13 +204,15 @@ class Run:
                 self.console.print("run: removed every container, interface and rule of this run")
         return self.run_dir
 
-    def _deploy(self) -> None:
+    def _deploy(self) -> float:
+        """Place, deploy and hand the ingress its requests; when the first one goes (unix)."""
         now = self.emulation.current_paths()
         placements = place_on_engine(
             self.workflow, self.emulation.engine, now, self.scenario.platform.scheduler
         )
-        layout.write_json(
-            self.run_dir / layout.PLACEMENTS, [placed.__dict__ for placed in placements]
+        write_placements(
+            self.run_dir,
+            [Placement.model_validate(placed, from_attributes=True) for placed in placements],
         )
         for placed in placements:
             self.console.print(f"run: {placed.function} -> {placed.node} ({placed.reason})")
@@ -237,13 +242,13 @@ class Run:
             warmup_end_unix=start_unix + self.workload.arrival.warmup_s,
             status="running",
         )
+        return start_unix
 
-    def _drive(self, recorder: TickRecorder) -> None:
+    def _drive(self, recorder: TickRecorder, start_unix: float) -> None:
         """Follow the run until the requests are sent and drained (or stop is set)."""
         facts = RunFacts.from_run(self.document)
         tail = RecordTail(self.run_dir)
         counted: set[str] = set()
-        start_unix = self.document["started_unix"]
         planned = len(self.offsets_s)
         title = f"{self.scenario.name}: {self.workflow.name} from {self.ingress}"
         with LiveView(self.console, title, self.duration_s) as view:

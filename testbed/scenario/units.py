@@ -37,6 +37,14 @@ def parse_duration_s(value: object) -> float:
     return sign * sum(float(number) * _DURATION_UNITS_S[unit] for number, unit in parts)
 
 
+def positive_duration_s(value: object) -> float:
+    """A duration that must be longer than nothing (a run's length, a series' step)."""
+    seconds = parse_duration_s(value)
+    if seconds <= 0:
+        raise ValueError(f"must be positive, got {value!r}")
+    return seconds
+
+
 def parse_size_bytes(value: object) -> int:
     """`512m`, `2g`, `1024k`, `64MiB` or a bare number of bytes -> bytes (binary units)."""
     if isinstance(value, bool):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import Any
 
 import pytest
 from matplotlib.image import imread
@@ -17,28 +16,40 @@ from testbed.experiment.compare import (
     write_csv,
     write_markdown,
 )
+from testbed.results.documents import (
+    DecisionFigures,
+    LatencyFigures,
+    RequestCounts,
+    SloFigures,
+    StateFigures,
+    Summary,
+)
 
 HYPERDRIVE = {"platform.scheduler": "hyperdrive"}
 RANDOM = {"platform.scheduler": "random"}
 
 
-def _summary(p50_ms: float, violation_rate: float, completed: int) -> dict[str, Any]:
-    """The parts of summary.json (results format) that the comparison reads."""
-    return {
-        "requests": {"sent": 60, "measured": 50, "completed": completed, "failed": 2, "lost": 0},
-        "latency_ms": {"p50": p50_ms, "p95": 2 * p50_ms, "p99": 3 * p50_ms, "mean": p50_ms},
-        "slo": {"checked": 50, "violated": 5, "violation_rate": violation_rate},
-        "throughput_per_s": completed / 100.0,
-        "state": {"accesses": 10, "local": 8, "remote": 2, "local_ratio": 0.8},
-        "decisions": {"scheduling_ms_mean": 1.5, "state_ms_mean": 0.25},
-    }
+def _summary(p50_ms: float, violation_rate: float, completed: int) -> Summary:
+    """The parts of a run's summary that the comparison reads."""
+    return Summary(
+        requests=RequestCounts(sent=60, measured=50, completed=completed, failed=2, lost=0),
+        latency_ms=LatencyFigures(p50=p50_ms, p95=2 * p50_ms, p99=3 * p50_ms, mean=p50_ms),
+        slo=SloFigures(checked=50, violated=5, violation_rate=violation_rate),
+        throughput_per_s=completed / 100.0,
+        state=StateFigures(accesses=10, local=8, remote=2, local_ratio=0.8),
+        decisions=DecisionFigures(scheduling_ms_mean=1.5, state_ms_mean=0.25),
+    )
 
 
-def _no_completions() -> dict[str, Any]:
+def _no_completions() -> Summary:
     summary = _summary(0.0, 0.0, 0)
-    summary.update(latency_ms=None, state={"local_ratio": None})
-    summary["decisions"]["state_ms_mean"] = None
-    return summary
+    return summary.model_copy(
+        update={
+            "latency_ms": None,
+            "state": StateFigures(local_ratio=None),
+            "decisions": DecisionFigures(scheduling_ms_mean=1.5, state_ms_mean=None),
+        }
+    )
 
 
 @pytest.fixture

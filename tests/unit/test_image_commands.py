@@ -10,7 +10,6 @@ from testbed.image.commands import (
     apt_mirror,
     debootstrap_command,
     pip_download_command,
-    pip_wheel_command,
     wheel_platforms,
 )
 
@@ -49,14 +48,6 @@ def test_pip_download_targets_the_image_python_with_binary_wheels_only() -> None
     assert platforms == ["manylinux2014_x86_64", "manylinux_2_28_x86_64"]
     assert command[command.index("--dest") + 1] == "/wh/deps"
     assert command[-2:] == ["numpy==2.2.6", "rich==15.0.0"]
-
-
-def test_pip_wheel_builds_the_project_alone() -> None:
-    command = pip_wheel_command("/venv/bin/python", Path("/src"), Path("/wh/project"))
-    assert command[:4] == ["/venv/bin/python", "-m", "pip", "wheel"]
-    assert "--no-deps" in command
-    assert command[command.index("--wheel-dir") + 1] == "/wh/project"
-    assert command[-1] == "/src"
 
 
 def test_debootstrap_includes_every_package_in_a_minimal_base() -> None:

@@ -21,10 +21,10 @@ dev = ["pytest==9.0.3"]
 
 @pytest.fixture
 def tree(tmp_path: Path) -> Path:
-    """A minimal checkout: pyproject, Dockerfile, package sources, functions, tests."""
+    """A minimal checkout: pyproject, the package with its Dockerfile, functions, tests."""
     files = {
         "pyproject.toml": PYPROJECT,
-        "images/node/Dockerfile": "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\n",
+        "testbed/image/Dockerfile": "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\n",
         "testbed/__init__.py": "",
         "testbed/orbit/sgp4.py": "def positions(): ...\n",
         "functions/wildfire/handler.py": "def handle_call(x): return x\n",
@@ -39,24 +39,24 @@ def tree(tmp_path: Path) -> Path:
 
 
 def tree_hash(root: Path, base_id: str = "sha256:base") -> str:
-    inputs = read_inputs(root)
+    inputs = read_inputs(root / "testbed", root)
     return node_image_hash(
         dockerfile=inputs.dockerfile,
         base_id=base_id,
         requirements=inputs.requirements,
-        sources=inputs.sources,
+        sources=inputs.source_bytes(),
     )
 
 
-def test_hashed_sources_are_package_python_and_pyproject(tree: Path) -> None:
+def test_hashed_sources_are_the_package_files(tree: Path) -> None:
     """Example functions are not image inputs: their code travels with each deploy."""
     (tree / "testbed/orbit/__pycache__").mkdir()
     (tree / "testbed/orbit/__pycache__/sgp4.cpython-311.pyc").write_bytes(b"\0")
     (tree / "testbed/py.typed").write_text("")
-    assert sorted(read_inputs(tree).sources) == [
-        "pyproject.toml",
+    assert sorted(read_inputs(tree / "testbed", tree).sources) == [
         "testbed/__init__.py",
         "testbed/orbit/sgp4.py",
+        "testbed/py.typed",
     ]
 
 
@@ -69,14 +69,23 @@ def test_hash_is_stable_for_an_unchanged_tree(tree: Path) -> None:
     "changed",
     [
         "testbed/orbit/sgp4.py",
-        "pyproject.toml",
-        "images/node/Dockerfile",
+        "testbed/image/Dockerfile",
     ],
 )
 def test_hash_changes_when_an_input_file_changes(tree: Path, changed: str) -> None:
     before = tree_hash(tree)
     with (tree / changed).open("a") as file:
         file.write("\n# changed\n")
+    assert tree_hash(tree) != before
+
+
+def test_hash_follows_the_dependency_pins_not_the_rest_of_pyproject(tree: Path) -> None:
+    before = tree_hash(tree)
+    with (tree / "pyproject.toml").open("a") as file:
+        file.write("\n[tool.ruff]\nline-length = 99\n")
+    assert tree_hash(tree) == before
+    pinned = (tree / "pyproject.toml").read_text().replace("numpy==2.2.6", "numpy==2.2.5")
+    (tree / "pyproject.toml").write_text(pinned)
     assert tree_hash(tree) != before
 
 

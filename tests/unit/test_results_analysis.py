@@ -6,23 +6,25 @@ from typing import Any
 
 import pytest
 
+from testbed.platform.contract import InvocationRecord, StateAccess
+from testbed.results.documents import Edge, Placement, Policies, RunDocument
 from testbed.results.requests import RequestAnalysis, RunFacts
 from testbed.results.summary import summarise
 from testbed.results.timeline import DelayTimeline
 
 T0 = 1_000.0
-RUN = {
-    "sinks": ["detect"],
-    "edges": [{"source": "ingest", "target": "detect", "max_latency_ms": 30.0}],
-    "entry": "ingest",
-    "entry_slo_ms": None,
-    "deadline_ms": None,
-    "started_unix": T0,
-    "warmup_end_unix": T0 + 1.0,
-    "duration_s": 11.0,
-    "ended_unix": None,
-    "platform": {"scheduler": "hyperdrive", "state": "databelt", "runtime": "cpu"},
-}
+RUN = RunDocument(
+    sinks=("detect",),
+    edges=(Edge(source="ingest", target="detect", max_latency_ms=30.0),),
+    entry="ingest",
+    entry_slo_ms=None,
+    deadline_ms=None,
+    started_unix=T0,
+    warmup_end_unix=T0 + 1.0,
+    duration_s=11.0,
+    ended_unix=None,
+    platform=Policies(scheduler="hyperdrive", state="databelt", runtime="cpu"),
+)
 
 
 def _timeline() -> DelayTimeline:
@@ -37,27 +39,27 @@ def _timeline() -> DelayTimeline:
 
 
 def _record(function: str, node: str, src: str, src_node: str, sent: float, start: float,
-            end: float, rid: str = "r1", **extra: Any) -> dict[str, Any]:  # fmt: skip
-    return {
+            end: float, rid: str = "r1", **extra: Any) -> InvocationRecord:  # fmt: skip
+    return InvocationRecord(**{
         "instance": f"wf-{function}", "workflow": "wf", "function": function, "node": node,
         "handler": "handle_cast", "request_id": rid, "src": src, "src_node": src_node,
         "sent_s": sent, "received_s": start, "transfer_ms": (start - sent) * 1e3,
         "payload_bytes": 10, "start_s": start, "end_s": end, "exec_ms": (end - start) * 1e3,
         "mode": "cpu", "reason": "", "state_accesses": [], "error": None, **extra,
-    }  # fmt: skip
+    })  # fmt: skip
 
 
-def _request(sent: float, rid: str = "r1", error: str | None = None) -> dict[str, Any]:
-    return {
+def _request(sent: float, rid: str = "r1", error: str | None = None) -> InvocationRecord:
+    return InvocationRecord(**{
         "instance": "ingress", "workflow": "wf", "function": "ingest", "node": "drone",
         "handler": "request", "request_id": rid, "src": "ingress", "src_node": "drone",
         "sent_s": sent, "received_s": None, "transfer_ms": None, "payload_bytes": 10,
         "start_s": sent, "end_s": sent + 0.001, "exec_ms": 1.0, "mode": "-", "reason": "",
         "state_accesses": [], "error": error,
-    }  # fmt: skip
+    })  # fmt: skip
 
 
-def _chain(sent: float, rid: str, hop_ms: float = 25.0) -> list[dict[str, Any]]:
+def _chain(sent: float, rid: str, hop_ms: float = 25.0) -> list[InvocationRecord]:
     """ingress (drone) -> ingest (cloud, 12 ms later) -> detect (sat, `hop_ms` later)."""
     ingest_start = sent + 0.012
     detect_sent = ingest_start + 0.004
@@ -69,7 +71,7 @@ def _chain(sent: float, rid: str, hop_ms: float = 25.0) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def _analysis(records: list[dict[str, Any]]) -> RequestAnalysis:
+def _analysis(records: list[InvocationRecord]) -> RequestAnalysis:
     return RequestAnalysis(records, RunFacts.from_run(RUN), _timeline())
 
 
@@ -92,7 +94,7 @@ def test_a_message_in_flight_across_a_tick_counts_the_smaller_delay() -> None:
 def test_slo_violations_failures_losses_and_warm_up() -> None:
     slow = _chain(T0 + 2, "slow", hop_ms=40.0)
     failed = _chain(T0 + 3, "failed")
-    failed[-1]["error"] = "ValueError: boom"
+    failed[-1] = failed[-1].model_copy(update={"error": "ValueError: boom"})
     lost = _chain(T0 + 4, "lost")[:2]
     early = _chain(T0 + 0.5, "early")
     rows = {
@@ -118,27 +120,31 @@ def test_a_self_started_request_has_no_ingress_and_ends_at_its_sink() -> None:
 
 
 def test_summary_counts_measured_requests_and_local_state_reads() -> None:
-    reads = [
-        {"key": "k", "node": "sat", "locality": "local", "operation": "get", "size_bytes": 5,
-         "seconds": 0.001, "hit": True, "decision_ms": None},
-        {"key": "k", "node": "cloud", "locality": "remote", "operation": "get", "size_bytes": 5,
-         "seconds": 0.02, "hit": True, "decision_ms": None},
-        {"key": "k", "node": "sat", "locality": "local", "operation": "put", "size_bytes": 5,
-         "seconds": 0.001, "hit": None, "decision_ms": 0.25},
-    ]  # fmt: skip
-    records = _chain(T0 + 2, "a") + _chain(T0 + 3, "b", hop_ms=40.0) + _chain(T0 + 0.5, "w")
-    records[2]["state_accesses"] = reads
-    analysis = _analysis(records)
-    summary = summarise(
-        {**RUN, "backend": "userspace"}, analysis.request_rows(), analysis.invocation_rows(),
-        records, [{"decision_ms": 0.5}, {"decision_ms": 1.5}], [], [],
+    reads = (
+        StateAccess(key="k", node="sat", locality="local", operation="get", size_bytes=5,
+                    seconds=0.001, hit=True, decision_ms=None),
+        StateAccess(key="k", node="cloud", locality="remote", operation="get", size_bytes=5,
+                    seconds=0.02, hit=True, decision_ms=None),
+        StateAccess(key="k", node="sat", locality="local", operation="put", size_bytes=5,
+                    seconds=0.001, hit=None, decision_ms=0.25),
     )  # fmt: skip
-    assert summary["requests"] == {
+    records = _chain(T0 + 2, "a") + _chain(T0 + 3, "b", hop_ms=40.0) + _chain(T0 + 0.5, "w")
+    records[2] = records[2].model_copy(update={"state_accesses": reads})
+    analysis = _analysis(records)
+    placements = [
+        Placement(function=f"f{k}", node="sat", instance=f"i{k}", reason="", decision_ms=ms)
+        for k, ms in enumerate((0.5, 1.5))
+    ]
+    summary = summarise(
+        RUN.model_copy(update={"backend": "userspace"}), analysis.request_rows(),
+        analysis.invocation_rows(), records, placements, [], [],
+    )  # fmt: skip
+    assert summary.requests.model_dump() == {
         "sent": 3, "measured": 2, "completed": 2, "failed": 0, "lost": 0
     }  # fmt: skip
-    assert summary["slo"] == {"checked": 2, "violated": 1, "violation_rate": 0.5}
-    assert summary["state"]["local_ratio"] == 0.5 and summary["state"]["accesses"] == 2
-    assert summary["decisions"]["scheduling_ms_mean"] == 1.0
-    assert summary["decisions"]["state_ms_mean"] == 0.25
-    assert summary["throughput_per_s"] == pytest.approx(2 / 10)
-    assert summary["run"]["scheduler"] == "hyperdrive"
+    assert summary.slo.model_dump() == {"checked": 2, "violated": 1, "violation_rate": 0.5}
+    assert summary.state.local_ratio == 0.5 and summary.state.accesses == 2
+    assert summary.decisions.scheduling_ms_mean == 1.0
+    assert summary.decisions.state_ms_mean == 0.25
+    assert summary.throughput_per_s == pytest.approx(2 / 10)
+    assert summary.run.scheduler == "hyperdrive" and summary.run.backend == "userspace"

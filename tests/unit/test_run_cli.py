@@ -9,6 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from testbed.cli.run import summary_table
+from testbed.results.documents import LatencyFigures, RequestCounts, SloFigures, Summary
+from testbed.results.figures import FIGURES
+
 REPO = Path(__file__).resolve().parents[2]
 DEMO = str(REPO / "topologies/demo.yaml")
 
@@ -50,3 +54,17 @@ def test_report_of_a_folder_without_a_run_names_it(tmp_path: Path) -> None:
     result = _testbed("report", str(tmp_path))
     assert result.returncode == 2
     assert f"{tmp_path}: not a results directory (no run.json)" in result.stderr
+
+
+def test_the_summary_table_shows_each_figure_an_experiment_compares() -> None:
+    summary = Summary(
+        requests=RequestCounts(sent=5, measured=4, completed=3, failed=1),
+        latency_ms=LatencyFigures(p50=12.0),
+        slo=SloFigures(checked=3, violated=1, violation_rate=1 / 3),
+    )
+    table = summary_table(summary)
+    rows = dict(zip(table.columns[0].cells, table.columns[1].cells, strict=True))
+    assert all(figure.label in rows for figure in FIGURES)
+    assert (rows["latency p50"], rows["latency p95"]) == ("12.0 ms", "-")
+    assert rows["SLO violation rate"] == "33.3 %" and rows["SLO checks"] == "1 violated of 3"
+    assert (rows["requests completed"], rows["requests failed"]) == ("3", "1")

@@ -1,0 +1,274 @@
+"""The JSON documents of a results directory, typed: run.json, placements.json, summary.json.
+
+Each has one writer and one reader here, so the runner, the analysis, the report, the
+experiment comparison and the CLI agree on every field. Documents are read back from files
+that an older or a newer testbed may have written: unknown fields pass unread and missing
+ones take their defaults (None, or an empty section), as the report of a run killed early
+needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, TypeAdapter
+
+from testbed.results import layout
+from testbed.results.files import read_json
+
+RunStatus = Literal["starting", "running", "completed", "interrupted"]
+
+
+class FileDocument(BaseModel):
+    """A document (or a section of one) as written to and read back from a results file."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+# ------------------------------------------------------------------ run.json
+
+
+class HostFacts(FileDocument):
+    """The machine the controller ran on (provenance)."""
+
+    hostname: str | None = None
+    kernel: str | None = None
+    python: str | None = None
+    cpus: int | None = None
+
+
+class Policies(FileDocument):
+    """The platform's policy names, as the scenario (with its overrides) chose them."""
+
+    scheduler: str | None = None
+    state: str | None = None
+    runtime: str | None = None
+
+
+class Arrival(FileDocument):
+    """How the requests were drawn and how many were planned."""
+
+    model: str | None = None
+    rate_per_s: float | None = None
+    seed: int | None = None
+    warmup_s: float | None = None
+    requests: int | None = None
+
+
+class Edge(FileDocument):
+    """A forward edge between two functions of the workflow, with its latency SLO."""
+
+    source: str
+    target: str
+    max_latency_ms: float | None = None
+
+
+class RunDocument(FileDocument):
+    """run.json: what was run, where, with which settings and how far it got. The runner
+    rewrites it as the run goes (status starting -> running -> completed or interrupted)."""
+
+    scenario: str | None = None
+    scenario_file: str | None = None
+    scenario_sha256: str | None = None
+    code_version: str | None = None
+    backend: str | None = None
+    host: HostFacts = HostFacts()
+    overrides: tuple[str, ...] = ()
+    platform: Policies = Policies()
+    workflow: str | None = None
+    workflow_file: str | None = None
+    ingress: str | None = None
+    entry: str | None = None
+    arrival: Arrival = Arrival()
+    sinks: tuple[str, ...] = ()
+    edges: tuple[Edge, ...] = ()
+    entry_slo_ms: float | None = None
+    deadline_ms: float | None = None
+    duration_s: float | None = None
+    started_unix: float | None = None
+    warmup_end_unix: float | None = None
+    ended_unix: float | None = None
+    status: RunStatus | None = None
+
+
+# ------------------------------------------------------------------ placements.json
+
+
+class Placement(FileDocument):
+    """Where one function of the workflow was deployed, why, and how long the scheduler
+    took to choose the node."""
+
+    function: str
+    node: str
+    instance: str
+    reason: str
+    decision_ms: float | None = None
+
+
+# ------------------------------------------------------------------ summary.json
+
+
+class RunHeadline(FileDocument):
+    """Which run the figures are of: summary.json's copy of run.json's headline, so a
+    summary read alone (an experiment's comparison) still names its run."""
+
+    scenario: str | None = None
+    workflow: str | None = None
+    backend: str | None = None
+    started_unix: float | None = None
+    status: RunStatus | None = None
+    scheduler: str | None = None
+    state: str | None = None
+    runtime: str | None = None
+
+    @classmethod
+    def of(cls, run: RunDocument) -> RunHeadline:
+        return cls(
+            scenario=run.scenario, workflow=run.workflow, backend=run.backend,
+            started_unix=run.started_unix, status=run.status, **run.platform.model_dump(),
+        )  # fmt: skip
+
+    @property
+    def policies(self) -> Policies:
+        return Policies(scheduler=self.scheduler, state=self.state, runtime=self.runtime)
+
+
+class RequestCounts(FileDocument):
+    """Requests sent, those sent after warm-up (measured) and how the measured ones ended."""
+
+    sent: int = 0
+    measured: int = 0
+    completed: int = 0
+    failed: int = 0
+    lost: int = 0
+
+
+class LatencyFigures(FileDocument):
+    """End-to-end latency of the completed measured requests."""
+
+    p50: float | None = None
+    p95: float | None = None
+    p99: float | None = None
+    mean: float | None = None
+    max: float | None = None
+
+
+class PathDelayFigures(FileDocument):
+    """The emulated one-way delays the completed measured requests crossed, summed."""
+
+    p50: float | None = None
+    p95: float | None = None
+    mean: float | None = None
+
+
+class SloFigures(FileDocument):
+    """Completed measured requests with an SLO to check, and those that missed it."""
+
+    checked: int = 0
+    violated: int = 0
+    violation_rate: float | None = None
+
+
+class StateFigures(FileDocument):
+    """State reads that found their key, by where they were served."""
+
+    accesses: int = 0
+    local: int = 0
+    remote: int = 0
+    local_ratio: float | None = None
+    get_ms_p50: float | None = None
+    remote_get_ms_p50: float | None = None
+
+
+class DecisionFigures(FileDocument):
+    """How long the scheduler and the state policy took to decide."""
+
+    scheduling_ms_mean: float | None = None
+    scheduling_ms_p95: float | None = None
+    state_ms_mean: float | None = None
+    state_ms_p95: float | None = None
+
+
+class TickFigures(FileDocument):
+    """How long the topology ticks took, and how many overran their period."""
+
+    count: int = 0
+    apply_ms_p50: float | None = None
+    apply_ms_p95: float | None = None
+    compute_ms_p50: float | None = None
+    compute_ms_p95: float | None = None
+    overruns: int = 0
+
+
+class ModeCounts(FileDocument):
+    """Handler runs by the runtime they ran on."""
+
+    cpu: int = 0
+    gpu: int = 0
+
+
+class NodeResources(FileDocument):
+    """One node's CPU and memory use over the run."""
+
+    cpu_cores_mean: float | None = None
+    cpu_cores_max: float | None = None
+    memory_mb_max: float | None = None
+
+
+class Summary(FileDocument):
+    """summary.json: a run's figures over the requests sent after warm-up (None: no data)."""
+
+    run: RunHeadline = RunHeadline()
+    requests: RequestCounts = RequestCounts()
+    latency_ms: LatencyFigures | None = None
+    path_delay_ms: PathDelayFigures | None = None
+    slo: SloFigures = SloFigures()
+    throughput_per_s: float | None = None
+    measured_s: float | None = None
+    state: StateFigures = StateFigures()
+    decisions: DecisionFigures = DecisionFigures()
+    ticks: TickFigures = TickFigures()
+    modes: ModeCounts = ModeCounts()
+    resources: dict[str, NodeResources] = {}
+
+
+# ------------------------------------------------------------------ the one writer and reader
+
+_Document = TypeVar("_Document", bound=FileDocument)
+_PLACEMENTS = TypeAdapter(list[Placement])
+
+
+def _read(path: Path, kind: type[_Document]) -> _Document | None:
+    document = read_json(path, None)
+    return None if document is None else kind.model_validate(document)
+
+
+def write_run(run_dir: Path, run: RunDocument) -> None:
+    layout.write_json(run_dir / layout.RUN, run.model_dump(mode="json"))
+
+
+def read_run(run_dir: Path) -> RunDocument | None:
+    """None when the directory holds no run."""
+    return _read(run_dir / layout.RUN, RunDocument)
+
+
+def write_placements(run_dir: Path, placements: Sequence[Placement]) -> None:
+    layout.write_json(
+        run_dir / layout.PLACEMENTS, _PLACEMENTS.dump_python(list(placements), mode="json")
+    )
+
+
+def read_placements(run_dir: Path) -> list[Placement]:
+    """In placement order; [] when the run stopped before placing."""
+    return _PLACEMENTS.validate_python(read_json(run_dir / layout.PLACEMENTS, []))
+
+
+def write_summary(run_dir: Path, summary: Summary) -> None:
+    layout.write_json(run_dir / layout.SUMMARY, summary.model_dump(mode="json"))
+
+
+def read_summary(run_dir: Path) -> Summary | None:
+    """None when the run was never analysed."""
+    return _read(run_dir / layout.SUMMARY, Summary)

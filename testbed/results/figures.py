@@ -1,0 +1,73 @@
+"""The headline figures of a run, each named once: an experiment's comparison (its CSV
+columns, table titles and chart) and the summary table of `testbed run` show these."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from testbed.results.documents import LatencyFigures, Summary
+
+PERCENT = 100.0
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One figure of a Summary in `unit` (rates as percentages); None where the run has
+    none (no request completed, no state read)."""
+
+    name: str
+    """snake_case, with the unit: the comparison's CSV column."""
+    title: str
+    """Short, for a column of the comparison."""
+    label: str
+    """Spelled out, for a row of one run's summary."""
+    unit: str
+    spec: str
+    """How the value is formatted for people."""
+    value: Callable[[Summary], float | None]
+
+
+def _latency(summary: Summary) -> LatencyFigures:
+    return summary.latency_ms or LatencyFigures()
+
+
+def _percent(ratio: float | None) -> float | None:
+    return None if ratio is None else ratio * PERCENT
+
+
+LATENCY_P50 = Figure(
+    "latency_p50_ms", "p50 ms", "latency p50", "ms", ".1f", lambda s: _latency(s).p50
+)
+LATENCY_P95 = Figure(
+    "latency_p95_ms", "p95 ms", "latency p95", "ms", ".1f", lambda s: _latency(s).p95
+)
+LATENCY_P99 = Figure(
+    "latency_p99_ms", "p99 ms", "latency p99", "ms", ".1f", lambda s: _latency(s).p99
+)
+SLO_VIOLATION = Figure(
+    "slo_violation_pct", "SLO viol. %", "SLO violation rate", "%", ".1f",
+    lambda s: _percent(s.slo.violation_rate),
+)  # fmt: skip
+LATENCIES = (LATENCY_P50, LATENCY_P95, LATENCY_P99)
+
+FIGURES = (
+    *LATENCIES,
+    SLO_VIOLATION,
+    Figure("throughput_per_s", "req/s", "throughput", "req/s", ".3f", lambda s: s.throughput_per_s),
+    Figure(
+        "state_local_pct", "local state %", "local state reads", "%", ".1f",
+        lambda s: _percent(s.state.local_ratio),
+    ),
+    Figure(
+        "scheduling_ms_mean", "sched. ms", "scheduling decision mean", "ms", ".2f",
+        lambda s: s.decisions.scheduling_ms_mean,
+    ),
+    Figure(
+        "state_decision_ms_mean", "state ms", "state decision mean", "ms", ".2f",
+        lambda s: s.decisions.state_ms_mean,
+    ),
+    Figure("completed", "completed", "requests completed", "", "g", lambda s: s.requests.completed),
+    Figure("failed", "failed", "requests failed", "", "g", lambda s: s.requests.failed),
+    Figure("lost", "lost", "requests lost", "", "g", lambda s: s.requests.lost),
+)  # fmt: skip
