@@ -76,7 +76,7 @@ def _workflow(workflow: Workflow | Path | str) -> Workflow:
 
 class _Client:
     """What both kinds of testbed offer; subclasses say where the network's state comes
-    from (`scenario`, `_now`, `_engine`, `_agents`)."""
+    from (`scenario`, `_now`, `_engine`, `running_agents`)."""
 
     scenario: Scenario
 
@@ -86,13 +86,10 @@ class _Client:
     def _engine(self) -> AbstractContextManager[TopologyEngine]:
         raise NotImplementedError
 
-    def _agents(self) -> dict[str, str]:
-        """Agents that can answer now, by node (the controller's side)."""
-        raise NotImplementedError
-
     def running_agents(self) -> dict[str, str]:
-        """The agents of the nodes that run now (not paused), by node name."""
-        return self._agents()
+        """The agents of the nodes that run now (not paused), by node name, as the
+        controller reaches them (over the management network)."""
+        raise NotImplementedError
 
     def paths(self, at: datetime | str | None = None) -> PathMatrix:
         """Delay, bandwidth, loss and hops between the nodes: now, or predicted for `at`."""
@@ -121,20 +118,29 @@ class _Client:
         now = self._now()
         with self._engine() as engine:
             placements = place_on_engine(loaded, engine, now, chosen, instance_prefix=name)
-        deploy(loaded, placements, self._agents(), now)
+        deploy(loaded, placements, self.running_agents(), now)
         return placements
 
-    def records(self, last: int | None = None) -> list[InvocationRecord]:
-        """The newest invocation records of every agent that answers (`last` per node)."""
+    def records(
+        self,
+        last: int | None = None,
+        on_missing: Callable[[str, str], None] | None = None,
+    ) -> list[InvocationRecord]:
+        """The newest invocation records of every running agent (`last` per node), oldest
+        first. An agent that does not answer raises SetupError, or, with `on_missing`, is
+        reported to it (node, reason) and left out."""
         found: list[InvocationRecord] = []
         params = {} if last is None else {"limit": last}
         with httpx.Client(timeout=RECORDS_TIMEOUT_S) as client:
-            for node, url in self._agents().items():
+            for node, url in self.running_agents().items():
                 try:
                     answer = client.get(f"{url}/records", params=params)
                     answer.raise_for_status()
                 except httpx.HTTPError as error:
-                    raise SetupError(f"records of {node}", str(error)) from None
+                    if on_missing is None:
+                        raise SetupError(f"records of {node}", str(error)) from None
+                    on_missing(node, f"{type(error).__name__}: {error}")
+                    continue
                 found += [InvocationRecord.model_validate(r) for r in answer.json()["records"]]
         return sorted(found, key=lambda record: record.start_s)
 
@@ -186,7 +192,7 @@ class Testbed(_Client):
         self.emulation = Emulation(
             scenario, AgentProgram(scenario.platform, records_dir), backend, progress, overrides
         )
-        self.pusher = TopologyPusher(lambda: agent_urls(self.emulation.running_nodes()))
+        self.pusher = TopologyPusher(self.running_agents)
         self.emulation.observers.append(self.pusher)
         self.emulation.status_fields["topology_pushes"] = lambda: self.pusher.pushes
         self._ticking: threading.Thread | None = None
@@ -250,7 +256,7 @@ class Testbed(_Client):
         assert self.emulation.ticks is not None, "start the testbed first"
         return self.emulation.ticks.engine_in_use()
 
-    def _agents(self) -> dict[str, str]:
+    def running_agents(self) -> dict[str, str]:
         return agent_urls(self.emulation.running_nodes())
 
     def agent_url(self, node: str) -> str:
@@ -286,7 +292,7 @@ class RunningTestbed(_Client):
             self._own_engine = TopologyEngine(self.scenario)
         return nullcontext(self._own_engine)
 
-    def _agents(self) -> dict[str, str]:
+    def running_agents(self) -> dict[str, str]:
         return agent_urls([node for node in self.status.nodes if node.state == "running"])
 
 

@@ -43,12 +43,16 @@ def deploy(
     print_wide(table)
 
 
+def _warn_missing(node: str, reason: str) -> None:
+    typer.echo(f"warning: records of {node}: its agent does not answer ({reason})", err=True)
+
+
 def records(
     last: Annotated[int, typer.Option(min=1, help="Records per node (newest).")] = 5,
     as_json: Json = False,
 ) -> None:
     """The newest invocation records of every node agent of the running testbed."""
-    found = api.attach().records(last)
+    found = api.attach().records(last, on_missing=_warn_missing)
     if as_json:
         typer.echo(json.dumps([record.model_dump(mode="json") for record in found], indent=1))
         return

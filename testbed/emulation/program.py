@@ -47,7 +47,7 @@ class NodeProgram(Protocol):
 class IdleProgram:
     """Nodes that only sleep: the network, measured without any platform in it."""
 
-    description: str = "an idle node"
+    description: str = "an idle process"
     min_memory_bytes: int = 0
 
     def command(self, node: EmulatedNode, nodes: Sequence[EmulatedNode]) -> tuple[str, ...]:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from testbed.emulation.session import check_host
 from testbed.errors import UserError
 from testbed.experiment.compare import (
     Row,
@@ -82,6 +83,7 @@ def run_experiment(
     `run_scenario`, then write comparison.md, .csv and .png of those that finished."""
     runs = plan_runs(vary, repeat, overrides)
     name = check_runs(scenario, runs)
+    check_host(backend)  # before the experiment's folder exists: nothing half-made
     directory = out or RESULTS_ROOT / f"experiment-{name}-{time.strftime('%Y%m%d-%H%M%S')}"
     directory.mkdir(parents=True, exist_ok=True)
     comparison = Comparison(directory, len(runs))

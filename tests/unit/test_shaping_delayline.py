@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from time import monotonic
@@ -16,13 +17,21 @@ from testbed.emulation.shaping.plan import LinkState, changed_pairs
 
 
 class FakePacket:
-    def __init__(self, name: str, src: int, dst: int, log: list[tuple[str, str]]) -> None:
+    """`stamp`: the kernel's receive time (unix seconds), 0 when the packet has none."""
+
+    def __init__(
+        self, name: str, src: int, dst: int, log: list[tuple[str, str]], stamp: float = 0.0
+    ) -> None:
         self.name = name
         self._header = bytes(12) + node_address(src).packed + node_address(dst).packed
         self._log = log
+        self._stamp = stamp
 
     def get_payload(self) -> bytes:
         return self._header
+
+    def get_timestamp(self) -> float:
+        return self._stamp
 
     def accept(self) -> None:
         self._log.append(("accept", self.name))
@@ -48,6 +57,21 @@ def test_nothing_passes_before_the_first_apply(links: LinkFile) -> None:
     line = DelayLine(LinkView.open(links.path), spin_s=0.0)
     line.on_packet(FakePacket("a", 0, 1, log))
     assert log == [("drop", "a")]
+
+
+def test_the_delay_counts_from_the_kernels_arrival_stamp(links: LinkFile) -> None:
+    """A packet that waited 20 ms before this process saw it is held 30 ms more, not 50."""
+    log: list[tuple[str, str]] = []
+    line = make_line(links, LinkState.uniform(3).with_pair(0, 1, delay_ms=50.0))
+    line.on_packet(FakePacket("waited", 0, 1, log, stamp=time.time() - 0.020))
+    seen = monotonic()
+    line.release_due(seen + 0.025)
+    assert log == []
+    line.release_due(seen + 0.031)
+    assert log == [("accept", "waited")]
+    line.on_packet(FakePacket("future", 0, 1, log, stamp=time.time() + 5.0))
+    line.release_due(monotonic() + 0.049)
+    assert log == [("accept", "waited")], "a stamp ahead of now counts as now"
 
 
 def test_zero_delay_is_released_at_once_and_delay_holds(links: LinkFile) -> None:

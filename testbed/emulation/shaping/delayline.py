@@ -5,7 +5,9 @@ fabric's FORWARD chain feeds (forwarded packets no longer belong to the sender's
 so TCP Small Queues does not throttle them). Per packet it maps the IPv4 source and
 destination to node indices arithmetically, drops with the pair's drop probability (1 when
 unreachable), and releases the packet at max(arrival + delay, last release of the pair):
-a pair never reorders, even when its delay shrinks.
+a pair never reorders, even when its delay shrinks. The arrival is the kernel's receive
+timestamp of the packet at the fabric, so the time it waited for this process counts
+toward its delay instead of adding to it.
 
 One thread: select() with microsecond timeouts sleeps until shortly before the next
 release, then the loop spins the last `spin_us` for precision. Only the first 20 bytes
@@ -24,7 +26,9 @@ import os
 import random
 import select
 import signal
+import socket
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from time import monotonic
@@ -42,6 +46,8 @@ IDLE_WAKE_S = 0.1
 STATS_PERIOD_S = 0.05
 PR_SET_PDEATHSIG = 1
 PR_SET_TIMERSLACK = 29
+SO_TIMESTAMPNS = 35
+"""<asm-generic/socket.h>; Python's socket module does not name it."""
 
 
 class DelayLine:
@@ -63,10 +69,13 @@ class DelayLine:
         self.late_sum_s = 0.0
         self.late_max_s = 0.0
         self.queued_max = 0
+        self._realtime_offset_s = time.time() - monotonic()
 
     def on_packet(self, packet: Any) -> None:
         """NFQUEUE callback: drop, release now, or hold until the pair's release time."""
         now = monotonic()
+        stamp = packet.get_timestamp()  # CLOCK_REALTIME of its arrival; 0 when unstamped
+        arrived = min(now, stamp - self._realtime_offset_s) if stamp > 0.0 else now
         heap = self._heap
         if heap and heap[0][0] <= now:
             self.release_due(now)
@@ -85,7 +94,7 @@ class DelayLine:
             packet.drop()
             self.dropped += 1
             return
-        due = now + self._delay_s[pair]
+        due = arrived + self._delay_s[pair]
         last = self._last_release[pair]
         if last > due:
             due = last
@@ -129,6 +138,7 @@ class DelayLine:
         self.publish_stats()
 
     def publish_stats(self) -> None:
+        self._realtime_offset_s = time.time() - monotonic()  # follows clock adjustments
         for slot, name in enumerate(STATS_FIELDS):
             self._stats_view[slot] = float(getattr(self, name))
 
@@ -146,6 +156,16 @@ def _realtime(priority: int) -> None:
         os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
     except PermissionError as exc:
         print(f"delay line runs without real-time priority: {exc}", file=sys.stderr)
+
+
+def _ask_for_receive_timestamps() -> socket.socket:
+    """The kernel stamps every received packet only while some socket asks for timestamps;
+    this one asks, so NFQUEUE hands each packet's arrival at the fabric and its delay counts
+    from there, not from whenever this process got to it (tens to hundreds of microseconds
+    later on a busy or virtualised host)."""
+    stamper = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    stamper.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+    return stamper
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -176,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.rt_priority:
         _realtime(args.rt_priority)
     netns.setns(args.netns, flags=0)
+    stamper = _ask_for_receive_timestamps()
     line = DelayLine(LinkView.open(args.links), spin_s=args.spin_us / 1e6)
     queue = NetfilterQueue()
     queue.bind(
@@ -192,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         line.run(queue, lambda: stop or os.getppid() != args.parent_pid)
     finally:
         queue.unbind()
+        stamper.close()
     return 0
 
 
