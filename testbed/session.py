@@ -194,8 +194,18 @@ class Testbed(_Client):
         )
         self.pusher = TopologyPusher(self.running_agents)
         self.emulation.observers.append(self.pusher)
-        self.emulation.status_fields["topology_pushes"] = lambda: self.pusher.pushes
+        self.emulation.status_fields["topology"] = self._topology_status
         self._ticking: threading.Thread | None = None
+
+    def _topology_status(self) -> dict[str, int]:
+        """How far the agents' view of the network is (`testbed status`)."""
+        held, running = self.pusher.holding()
+        return {
+            "agents_holding_newest": held,
+            "running_agents": running,
+            "changes_pushed": self.pusher.changes,
+            "failed_puts": self.pusher.failures,
+        }
 
     @property
     def stop(self) -> threading.Event:

@@ -95,12 +95,15 @@ class DeploySpec(Body):
 class Message(Body):
     """`POST /instances/{id}/call|cast`: a message from `src`, `msg` as `codec.encode`.
 
-    `rid` is the request the message belongs to, `src_node` and `sent_s` (unix seconds)
-    where and when it left; agents fill them in, other senders may leave them out.
+    `mid` identifies the message: a cast sent again after a failure on the way carries the
+    same id, and the receiver does not run it twice. `rid` is the request the message
+    belongs to, `src_node` and `sent_s` (unix seconds) where and when it left; agents fill
+    them in, other senders may leave them out.
     """
 
     src: str
     msg: str
+    mid: str | None = None
     rid: str | None = None
     src_node: str | None = None
     sent_s: float | None = None

@@ -382,3 +382,24 @@ def test_agent_restarts_its_redis_when_it_dies(start_agent: Callable[[str], Agen
     _, metrics = _http("GET", f"{agent.url}/metrics")
     assert "agent_redis_restarts 1.0" in metrics.splitlines()
     assert "agent_redis_up 1.0" in metrics.splitlines()
+
+
+def test_a_cast_sent_again_with_the_same_id_runs_once(pair: tuple[Agent, Agent]) -> None:
+    n1, _ = pair
+    n1.deploy("once", "counter.py")
+    body = {"src": "test", "msg": codec.encode("add"), "mid": "sender.boot.1"}
+    answers = [_http("POST", f"{n1.instance_url('once')}/cast", body) for _ in range(2)]
+    assert [status for status, _ in answers] == [202, 202]
+    assert answers[1][1] == {"accepted": True, "repeat": True}
+    _http("POST", f"{n1.instance_url('once')}/cast", {**body, "mid": "sender.boot.2"})
+
+    def casts() -> list[dict[str, Any]] | None:
+        found = [
+            r for r in n1.logged() if r["instance"] == "once" and r["handler"] == "handle_cast"
+        ]
+        return found if len(found) >= 2 else None
+
+    assert len(_poll(casts, 10.0, "two casts run")) == 2
+    time.sleep(0.3)
+    assert len(casts() or []) == 2, "the repeat never ran"
+    assert n1.health()["messages"]["repeats_received"] == 1

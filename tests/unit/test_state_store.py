@@ -14,7 +14,8 @@ from typing import TypeVar
 import pytest
 import redis
 
-from testbed.platform.contract import StateAccess
+from testbed.platform.contract import LinkSpec, StateAccess, TopologySpec
+from testbed.platform.node.agent.state_backend import StateBackend
 from testbed.platform.node.state.clients import NodeClients
 from testbed.platform.node.state.graph import LatencyGraph, Link
 from testbed.platform.node.state.policy import make_state_policy
@@ -180,3 +181,35 @@ def test_fused_states_are_fetched_remotely_after_a_local_miss(redis_servers) -> 
         ("local", 0, False),
         ("remote", 3, True),
     ]
+
+
+def test_a_new_topology_keeps_the_connections_a_transfer_is_using(redis_servers) -> None:
+    """A topology push in the middle of a state access must not cut its connection: before
+    clients were kept, every push closed them and an access in flight restarted on a new
+    connection (a handshake and slow start on an emulated link)."""
+    n2 = sync_client(redis_servers["n2"])
+    spec = TopologySpec(
+        redis=redis_servers, links=[LinkSpec(a="n1", b="n2", latency_ms=5, bandwidth_mbps=100)]
+    )
+
+    async def main() -> tuple[float, object]:
+        backend = StateBackend("n1", redis_servers["n1"], make_state_policy("local"))
+        await backend.update(spec)
+        clients = backend.store().clients
+        await clients["n2"].ping()
+        before = n2.info("stats")["total_connections_received"]
+        started = time.perf_counter()
+        waiting = asyncio.ensure_future(clients["n2"].blpop(["never-filled"], timeout=0.8))
+        await asyncio.sleep(0.2)
+        await backend.update(spec)
+        answer = await waiting
+        elapsed_s = time.perf_counter() - started
+        kept = backend.store().clients["n2"] is clients["n2"]
+        await backend.aclose()
+        return elapsed_s, (answer, n2.info("stats")["total_connections_received"] - before, kept)
+
+    elapsed_s, (answer, new_connections, kept) = asyncio.run(main())
+    assert answer is None
+    assert new_connections == 0, "the access was cut and redone on a new connection"
+    assert elapsed_s < 1.0, f"the access took {elapsed_s:.2f} s"
+    assert kept, "the same client is kept"

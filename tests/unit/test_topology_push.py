@@ -62,9 +62,10 @@ def agents() -> Iterator[_Agents]:
     running.server.server_close()
 
 
-def _settle(pusher: TopologyPusher, pushes: int) -> None:
+def _settle(pusher: TopologyPusher, held: int) -> None:
+    """Until `held` agents hold the newest topology (bounded), then a little longer."""
     deadline = time.monotonic() + 5
-    while pusher.pushes < pushes and time.monotonic() < deadline:
+    while pusher.holding()[0] < held and time.monotonic() < deadline:
         time.sleep(0.01)
     time.sleep(0.1)
 
@@ -74,33 +75,43 @@ def test_pushes_changed_links_to_every_agent_and_skips_repeats(agents: _Agents) 
     pusher = TopologyPusher(lambda: urls).start()
     try:
         pusher.offer(_matrix(10.0))
-        _settle(pusher, 1)
+        _settle(pusher, 2)
         assert sorted(path for path, _ in agents.bodies) == ["/a/topology", "/b/topology"]
         body = agents.bodies[0][1]
         links = {(link["a"], link["b"]): link["latency_ms"] for link in body["links"]}
         assert links == {("a", "b"): 10.0, ("b", "c"): 5.0}, "a-c relays through b"
         assert body["redis"] == {"a": ["a", 6379], "b": ["b", 6379], "c": ["c", 6379]}
+        assert pusher.holding() == (2, 2)
 
         pusher.offer(_matrix(10.0))
         pusher.offer(_matrix(10.04))
         time.sleep(0.3)
-        assert pusher.pushes == 1 and len(agents.bodies) == 2, "no news below 0.1 ms"
+        assert pusher.changes == 1 and len(agents.bodies) == 2, "no news below 0.1 ms"
 
         pusher.offer(_matrix(12.0))
-        _settle(pusher, 2)
-        assert pusher.pushes == 2 and len(agents.bodies) == 4
-        assert pusher.failures == 0
+        time.sleep(0.3)
+        assert pusher.changes == 2 and len(agents.bodies) == 4
+        assert pusher.failures == 0 and pusher.holding() == (2, 2)
     finally:
         pusher.stop()
 
 
-def test_an_unreachable_agent_is_counted_not_fatal(agents: _Agents) -> None:
+def test_an_agent_that_misses_a_topology_gets_it_later(agents: _Agents) -> None:
+    """Paused (absent from the running agents) or not answering: it is brought up to date
+    once it runs again, and `holding` says who holds the newest meanwhile."""
     urls = {"a": f"{agents.url}/a", "gone": "http://127.0.0.1:9"}
-    pusher = TopologyPusher(lambda: urls).start()
+    pusher = TopologyPusher(lambda: dict(urls)).start()
     try:
         pusher.offer(_matrix(10.0))
         _settle(pusher, 1)
-        assert pusher.failures == 1
+        assert pusher.failures >= 1 and pusher.holding() == (1, 2)
         assert [path for path, _ in agents.bodies] == ["/a/topology"]
+        del urls["gone"]
+        urls["b"] = f"{agents.url}/b"  # resumed: it missed the topology while paused
+        deadline = time.monotonic() + 5
+        while pusher.holding() != (2, 2) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert pusher.holding() == (2, 2), "brought up to date without a new tick"
+        assert sorted(path for path, _ in agents.bodies) == ["/a/topology", "/b/topology"]
     finally:
         pusher.stop()

@@ -1,4 +1,5 @@
-"""The agent's HTTP API (aiohttp); bodies are checked against `spec` and answered in JSON.
+"""The agent's HTTP API (aiohttp); bodies are checked against the contract's models and
+answered in JSON.
 
 GET    /health                  node, Redis status, instances with restarts and class
 GET    /metrics                 Prometheus text
@@ -7,7 +8,8 @@ PUT    /topology                TopologySpec -> the nodes whose Redis the agent 
 POST   /instances               DeploySpec -> 201 {instance, class, evidence, record}
 DELETE /instances/{id}          -> {record}
 POST   /instances/{id}/call     Message -> {reply, record}; 500 {error, record}
-POST   /instances/{id}/cast     Message -> 202 {accepted}; runs in the background
+POST   /instances/{id}/cast     Message -> 202 {accepted}; runs in the background, once per
+                                message id (a repeat is answered 202 {repeat} and not run)
 POST   /requests                RequestPlan -> 202 {planned}; this node sends them as ingress
 """
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import asdict
 from typing import Any
 
 from aiohttp import web
@@ -50,15 +53,15 @@ async def _body(request: web.Request, model: type[BaseModel]) -> Any:
         raise _bad_request(error) from error
 
 
-async def _message(request: web.Request) -> tuple[Delivery, Any]:
-    """How a `Message` body came (stamped on arrival) and its decoded value (HTTP 400 if it
-    does not decode)."""
+async def _message(request: web.Request) -> tuple[Message, Delivery, Any]:
+    """A `Message` body, how it came (stamped on arrival) and its decoded value (HTTP 400 if
+    it does not decode)."""
     message: Message = await _body(request, Message)
     delivery = Delivery(
         message.rid, message.src, message.src_node, message.sent_s, time.time(), len(message.msg)
     )
     try:
-        return delivery, codec.decode(message.msg)
+        return message, delivery, codec.decode(message.msg)
     except Exception as error:  # unpickling garbage can raise almost anything
         raise _bad_request(ValueError(f"msg is not a base64 pickle: {error}")) from error
 
@@ -75,6 +78,10 @@ async def health(request: web.Request) -> web.Response:
                 "restarts": redis.restarts,
             },
             "gpu": {"available": agent.gpu.available, "name": agent.gpu.name},
+            "messages": {
+                **asdict(agent.courier.counters),
+                "repeats_received": agent.received.repeats,
+            },
             "instances": {key: inst.status() for key, inst in agent.instances.items()},
         }
     )
@@ -126,7 +133,7 @@ async def remove(request: web.Request) -> web.Response:
 
 
 async def call(request: web.Request) -> web.Response:
-    delivery, msg = await _message(request)
+    _, delivery, msg = await _message(request)
     agent, instance_id = request.app[AGENT], request.match_info["id"]
     if instance_id not in agent.instances:
         return _error(404, f"no instance {instance_id}")
@@ -140,10 +147,12 @@ async def call(request: web.Request) -> web.Response:
 
 
 async def cast(request: web.Request) -> web.Response:
-    delivery, msg = await _message(request)
+    message, delivery, msg = await _message(request)
     agent, instance_id = request.app[AGENT], request.match_info["id"]
     if instance_id not in agent.instances:
         return _error(404, f"no instance {instance_id}")
+    if not agent.received.first_time(message.mid):  # sent again after a failure on the way
+        return web.json_response({"accepted": True, "repeat": True}, status=202)
     agent.cast(instance_id, delivery, msg)
     return web.json_response({"accepted": True}, status=202)
 

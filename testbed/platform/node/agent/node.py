@@ -27,6 +27,7 @@ from testbed.platform.contract import (
     RequestPlan,
 )
 from testbed.platform.node.agent.context import AgentContext, InstanceState
+from testbed.platform.node.agent.courier import Courier, RecentIds
 from testbed.platform.node.agent.instance import Instance
 from testbed.platform.node.agent.metrics import AgentMetrics
 from testbed.platform.node.agent.records import NO_DELIVERY, Delivery, RecordLog
@@ -40,7 +41,6 @@ from testbed.workload.function_api import SELF
 LOG = logging.getLogger(__name__)
 
 RECORDS_KEPT = 10_000
-HTTP_TIMEOUT_S = 60.0
 
 
 def _describe(error: Exception) -> str:
@@ -87,7 +87,9 @@ class Agent:
         self.record_log = record_log or RecordLog(None)
         self._requests_started = 0
         self.loop = asyncio.get_running_loop()
-        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=HTTP_TIMEOUT_S))
+        self.courier = Courier(node)
+        self.received = RecentIds()
+        """Ids of the messages this agent has taken: a repeated cast is not run twice."""
         self._tasks: set[asyncio.Task[Any]] = set()
 
     async def close(self) -> None:
@@ -97,7 +99,7 @@ class Agent:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._session.close()
+        await self.courier.close()
         self.record_log.close()
 
     def _keep(self, record: InvocationRecord) -> None:
@@ -276,18 +278,11 @@ class Agent:
             delivery = Delivery(request_id, source.id, self.node, now, now, len(msg))
             self._spawn(self._background_cast(source, delivery, codec.decode(msg)))
 
-    def _message(self, src: str, msg: str, request_id: str) -> dict[str, Any]:
-        """The body of a call or cast, stamped with its request, origin and send time."""
-        return {
-            "src": src, "msg": msg, "rid": request_id, "src_node": self.node,
-            "sent_s": time.time(),
-        }  # fmt: skip
-
     async def _post_cast(self, source: Instance, url: str, msg: str, request_id: str) -> None:
         """Send a cast; a failed delivery (target gone, unreachable, refusing) is recorded
         as an error of the sender, so a dead node shows up in the invocation records."""
-        body = self._message(source.id, msg, request_id)
-        error = await self._post_accepted(f"{url}/cast", body)
+        body = self.courier.stamp(source.id, msg, request_id)
+        error = await self.courier.cast(f"{url}/cast", body)
         if error is not None:
             LOG.warning("cast %s -> %s failed: %s", source.id, url, error)
             self._record_delivery(
@@ -295,14 +290,6 @@ class Agent:
                 Delivery(request_id, source.id, self.node, body["sent_s"]),
                 f"cast to {url}", f"cast to {url} failed: {error}",
             )  # fmt: skip
-
-    async def _post_accepted(self, url: str, body: dict[str, Any]) -> str | None:
-        """POST a cast; None when accepted (202), else what went wrong."""
-        try:
-            async with self._session.post(url, json=body) as reply:
-                return None if reply.status == 202 else f"HTTP {reply.status}"
-        except (aiohttp.ClientError, asyncio.TimeoutError) as failure:
-            return f"{type(failure).__name__}: {failure}"
 
     def _record_delivery(
         self,
@@ -330,14 +317,13 @@ class Agent:
         url = source.spec.outputs.get(output)
         if url is None:
             return None
-        body = self._message(source.id, msg, request_id)
+        body = self.courier.stamp(source.id, msg, request_id)
         try:
-            async with self._session.post(f"{url}/call", json=body) as reply:
-                answer = await reply.json()
+            status, answer = await self.courier.call(f"{url}/call", body)
         except (aiohttp.ClientError, asyncio.TimeoutError) as error:
             raise RemoteError(f"call {source.id} -> {url} failed: {error}") from error
-        if reply.status != 200:
-            raise RemoteError(f"call {source.id} -> {url}: HTTP {reply.status}: {answer}")
+        if status != 200:
+            raise RemoteError(f"call {source.id} -> {url}: HTTP {status}: {answer}")
         return codec.decode(answer["reply"])
 
     # -- the workload driver's side: this node as a workflow's ingress
@@ -351,8 +337,8 @@ class Agent:
             )
 
     async def _send_request(self, plan: RequestPlan, request_id: str, msg: str) -> None:
-        body = self._message(INGRESS, msg, request_id)
-        error = await self._post_accepted(f"{plan.target}/cast", body)
+        body = self.courier.stamp(INGRESS, msg, request_id)
+        error = await self.courier.cast(f"{plan.target}/cast", body)
         self._record_delivery(
             INGRESS, plan.workflow, plan.function, REQUEST_HANDLER,
             Delivery(request_id, INGRESS, self.node, body["sent_s"], payload_bytes=len(msg)),

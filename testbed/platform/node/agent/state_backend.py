@@ -39,12 +39,12 @@ class StateBackend:
         self._graph = _graph([node], TopologySpec())
 
     async def update(self, spec: TopologySpec) -> None:
-        """Adopt the other nodes' Redis addresses and the links (this node's own is kept)."""
+        """Adopt the other nodes' Redis addresses and the links (this node's own is kept);
+        the clients of nodes whose address stays are kept, connections and all."""
         addresses = {**spec.redis, self.node: self._local_redis}
-        graph = _graph(list(addresses), spec)
-        old, self._clients = self._clients, NodeClients(addresses)
-        self.addresses, self._graph = addresses, graph
-        await old.aclose()
+        self._graph = _graph(list(addresses), spec)
+        self.addresses = addresses
+        await self._clients.adopt(addresses)
 
     def store(self) -> StateStore:
         """A fresh store (empty records) over the current clients and graph."""

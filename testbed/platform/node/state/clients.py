@@ -1,4 +1,11 @@
-"""One asyncio Redis client per node, so that a state reaches a node's own Redis directly."""
+"""One asyncio Redis client per node, so that a state reaches a node's own Redis directly.
+
+A client (and its pooled connections) lives as long as its node's address: a new topology
+that names the same nodes at the same addresses keeps every client, so a transfer in
+flight is never cut and a warm TCP connection never restarts from slow start. (Replacing
+the clients on every topology push once cost a 500 kB put over a 78 ms / 40 Mbit/s pair
+1.3 s instead of 0.26 s: a new connection's handshake and slow start.)
+"""
 
 from __future__ import annotations
 
@@ -23,6 +30,17 @@ class NodeClients:
                 raise KeyError(f"no Redis address for node {node!r} (known: {known})") from None
             self._clients[node] = redis.Redis(host=host, port=port)
         return self._clients[node]
+
+    async def adopt(self, addresses: Mapping[str, tuple[str, int]]) -> None:
+        """Take new addresses; close only the clients of nodes that left or moved."""
+        stale = [
+            node
+            for node in self._clients
+            if tuple(addresses.get(node, ())) != tuple(self._addresses[node])
+        ]
+        self._addresses = dict(addresses)
+        for node in stale:
+            await self._clients.pop(node).aclose()
 
     async def aclose(self) -> None:
         """Close every opened client."""
