@@ -3,7 +3,7 @@ answered in JSON.
 
 GET    /health                  node, Redis status, instances with restarts and class
 GET    /metrics                 Prometheus text
-GET    /records?limit=N         the latest invocation records
+GET    /records?limit=N[&instance=ID]  the latest invocation records (of one instance)
 PUT    /topology                TopologySpec -> the nodes whose Redis the agent knows
 POST   /instances               DeploySpec -> 201 {instance, class, evidence, record}
 DELETE /instances/{id}          -> {record}
@@ -93,12 +93,18 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 async def records(request: web.Request) -> web.Response:
+    """The newest `limit` records, of one `instance` when the query names it."""
     try:
         limit = int(request.query.get("limit", DEFAULT_RECORDS))
     except ValueError as error:
         raise _bad_request(error) from error
-    latest = list(request.app[AGENT].records)[-limit:] if limit > 0 else []
-    return web.json_response({"records": [record.model_dump(mode="json") for record in latest]})
+    instance = request.query.get("instance")
+    kept = request.app[AGENT].records
+    texts = [text for name, text in kept if instance is None or name == instance]
+    latest = texts[-limit:] if limit > 0 else []
+    return web.Response(
+        text=f'{{"records": [{",".join(latest)}]}}', content_type="application/json"
+    )
 
 
 async def topology(request: web.Request) -> web.Response:

@@ -83,7 +83,9 @@ class Agent:
         self.gpu = gpu
         self.runtime = runtime
         self.instances: dict[str, Instance] = {}
-        self.records: deque[InvocationRecord] = deque(maxlen=RECORDS_KEPT)
+        self.records: deque[tuple[str, str]] = deque(maxlen=RECORDS_KEPT)
+        """(instance, record as one JSON text) of the latest records: `/records` answers
+        with them as they are, so a large page never holds the event loop for long."""
         self.record_log = record_log or RecordLog(None)
         self._requests_started = 0
         self.loop = asyncio.get_running_loop()
@@ -104,8 +106,9 @@ class Agent:
 
     def _keep(self, record: InvocationRecord) -> None:
         """Remember a record, append it to the record log, count it in the metrics."""
-        self.records.append(record)
-        self.record_log.append(record)
+        text = record.model_dump_json()
+        self.records.append((record.instance, text))
+        self.record_log.append(text)
         self.metrics.observe(record)
 
     # -- lifecycle

@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from testbed.platform.contract import InvocationRecord
-
 
 @dataclass(frozen=True)
 class Delivery:
@@ -59,9 +57,10 @@ class RecordLog:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._file = path.open("a", buffering=1)
 
-    def append(self, record: InvocationRecord) -> None:
+    def append(self, record_json: str) -> None:
+        """One record, already as JSON text (one line)."""
         if self._file is not None:
-            self._file.write(record.model_dump_json() + "\n")
+            self._file.write(record_json + "\n")
 
     def close(self) -> None:
         if self._file is not None:
