@@ -202,7 +202,9 @@ def test_latency_fidelity_while_delays_follow_the_orbits(clean_host: dict[str, o
     assert_clean(clean_host)
 
 
-def test_bounding_box_satellites_outside_the_box_are_paused(clean_host: dict[str, object]) -> None:
+def test_bounding_box_satellites_outside_the_box_are_paused(
+    clean_host: dict[str, object], docker_client: object
+) -> None:
     scenario_file = Path(__file__).parent / "scenarios/bbox.yaml"
     cli("up", str(scenario_file), "--detach")
     status = json.loads(cli("status", "--json").stdout)
@@ -214,6 +216,11 @@ def test_bounding_box_satellites_outside_the_box_are_paused(clean_host: dict[str
     satellites = [name for name in states if name.startswith("sat-")]
     assert {states[name] for name in satellites} == {"running", "paused"}
     assert all((states[name] == "running") == bool(active[name]) for name in satellites)
+    docker = docker_client.api  # type: ignore[attr-defined]
+    frozen = {
+        name: docker.inspect_container(f"leotrek-{name}")["State"]["Paused"] for name in satellites
+    }
+    assert frozen == {name: states[name] == "paused" for name in satellites}, "Docker agrees"
     paused = next(name for name in satellites if states[name] == "paused")
     lost = cli(
         "exec", "cloud", "--", "ping", "-c", "3", "-i", "0.2", "-W", "1", paused, check=False

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import signal
 import subprocess
 import sys
@@ -92,6 +93,7 @@ def test_teardown_leaves_the_host_as_it_was(fabric_host: None) -> None:
     assert delay_line is not None and not running(delay_line)
 
 
+OWNER_READY_S = 30.0
 OWNER_SCRIPT = """
 import sys, time
 from testbed.bench import measure
@@ -134,6 +136,8 @@ def test_cleanup_after_a_sigkilled_owner(fabric_host: None) -> None:
     )
     try:
         assert owner.stdout is not None
+        ready, _, _ = select.select([owner.stdout], [], [], OWNER_READY_S)
+        assert ready, f"the owner printed no delay line pid within {OWNER_READY_S:g} s"
         delay_line = int(owner.stdout.readline())
     finally:
         owner.send_signal(signal.SIGKILL)

@@ -15,7 +15,7 @@ from testbed_cli import REPO
 
 pytestmark = pytest.mark.system
 
-EXAMPLE_TIMEOUT_S = 900
+EXAMPLE_TIMEOUT_S = 540
 
 
 def readme_example() -> str:

@@ -79,8 +79,8 @@ def test_run_writes_the_run_its_provenance_and_a_report(demo_run: Path) -> None:
 def test_every_request_takes_at_least_the_emulated_delays_it_crossed(demo_run: Path) -> None:
     requests = _rows(demo_run / "requests.csv")
     done = [r for r in requests if r["status"] == "ok"]
-    assert len(done) >= 25, "about 2 requests/s for 25 s, nearly all done"
-    assert len(done) >= 0.9 * len(requests), [r for r in requests if r["status"] != "ok"]
+    assert len(done) >= 25, "about 2 requests/s for 25 s"
+    assert len(done) == len(requests), [r for r in requests if r["status"] != "ok"]
     for request in done:
         path_delay_ms, latency_ms = float(request["path_delay_ms"]), float(request["latency_ms"])
         assert path_delay_ms > 1.0, "the drone reaches any other node only over the network"
@@ -187,8 +187,17 @@ def test_experiment_compares_two_schedulers(clean_host: dict[str, object], tmp_p
     )  # fmt: skip
     rows = _rows(out / "comparison.csv")
     assert [row["platform.scheduler"] for row in rows] == ["hyperdrive", "random"]
-    for row in rows:
-        assert float(row["latency_p50_ms"]) > 0 and float(row["completed"]) > 0
+    for row in rows:  # one repeat each: the comparison holds each run's own figures
+        summary = json.loads(
+            (out / f"scheduler={row['platform.scheduler']}_r1" / "summary.json").read_text()
+        )
+        assert float(row["latency_p50_ms"]) == pytest.approx(summary["latency_ms"]["p50"])
+        assert float(row["latency_p95_ms"]) == pytest.approx(summary["latency_ms"]["p95"])
+        assert float(row["completed"]) == summary["requests"]["completed"] > 0
+        assert float(row["slo_violation_pct"]) == pytest.approx(
+            100 * summary["slo"]["violation_rate"]
+        )
+        assert float(row["throughput_per_s"]) == pytest.approx(summary["throughput_per_s"])
     markdown = (out / "comparison.md").read_text().splitlines()
     assert markdown[0].startswith("|") and len([line for line in markdown if "|" in line]) == 4
     assert (out / "comparison.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
