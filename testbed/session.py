@@ -30,6 +30,7 @@ from testbed.errors import SetupError, UserError
 from testbed.orbit.timebase import parse_instant
 from testbed.platform.contract import InvocationRecord, agent_url
 from testbed.platform.control.deploy import deploy
+from testbed.platform.control.health import message_counters
 from testbed.platform.control.placement import PlacedFunction, place_on_engine
 from testbed.platform.control.program import AgentProgram, agent_urls
 from testbed.platform.control.topology_push import TopologyPusher
@@ -195,6 +196,10 @@ class Testbed(_Client):
         self.pusher = TopologyPusher(self.running_agents)
         self.emulation.observers.append(self.pusher)
         self.emulation.status_fields["topology"] = self._topology_status
+        self._health = httpx.Client()
+        self.emulation.counters.sources["messages"] = lambda: message_counters(
+            self._health, self.running_agents()
+        )
         self._ticking: threading.Thread | None = None
 
     def _topology_status(self) -> dict[str, int]:
@@ -241,6 +246,7 @@ class Testbed(_Client):
             self._ticking.join(timeout=_TICK_JOIN_S)
         self.pusher.stop()
         self.emulation.close()
+        self._health.close()
 
     def __enter__(self) -> Testbed:
         try:

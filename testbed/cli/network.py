@@ -117,8 +117,11 @@ def status(as_json: Json = False) -> None:
             f"{stats['compute_ms_p50']} ms, apply p50 {stats['apply_ms_p50']} ms / p95 "
             f"{stats['apply_ms_p95']} ms, overruns {stats['overruns']}"
         )
-    for name, value in document.extra.items():
-        console.print(f"{name.replace('_', ' ')}: {value}")
+    figures = Table("figure", "value", title="what the network and the agents report")
+    for section, values in document.extra.items():
+        for key, value in values.items() if isinstance(values, dict) else [("", values)]:
+            figures.add_row(f"{section} {key}".strip().replace("_", " "), f"{value:g}")
+    print_wide(figures)
     table = Table("node", "kind", "address", "management", "state")
     for node in document.nodes:
         table.add_row(node.name, node.kind, node.address, node.management_address, node.state)

@@ -27,6 +27,7 @@ from testbed.emulation.addressing import node_address
 from testbed.emulation.fabric import Fabric
 from testbed.emulation.info import INFO_PORT, InfoServer
 from testbed.emulation.program import IdleProgram, NodeProgram
+from testbed.emulation.sampling import CounterSampler
 from testbed.emulation.shaping.backend import ShapingBackend
 from testbed.emulation.shaping.selection import select_backend
 from testbed.emulation.teardown import remove_leftovers
@@ -131,6 +132,10 @@ class Emulation:
         self.ticks: TickLoop | None = None
         self.info: InfoServer | None = None
         self.nodes: list[NodeHandle] = []
+        self.counters = CounterSampler()
+        """Counters of what can hold or drop traffic, after every tick (`network.*`)."""
+        self.observers.append(self.counters)
+        self.status_fields["dataplane"] = self._latest_counters
         self.stop = threading.Event()
         self._owns_host = False
         """Set once `start` got past the checks: `close` then removes what any run left."""
@@ -160,6 +165,10 @@ class Emulation:
 
     def node_records(self) -> list[runstate.NodeRecord]:
         return [handle.record() for handle in self.nodes]
+
+    def _latest_counters(self) -> dict[str, float]:
+        latest = self.counters.latest
+        return {} if latest is None else dict(latest.values)
 
     def running_nodes(self) -> list[NodeHandle]:
         """Nodes that can answer now (a paused container cannot)."""
@@ -214,6 +223,8 @@ class Emulation:
             _drop_default_route(pid)
         self._step(f"shaping with the {self.backend.name} backend")
         self.backend.setup(self.fabric, len(self.nodes))
+        self.counters.sources["network"] = self.backend.counters
+        self.counters.start()
         # Before the first tick, which pauses satellites outside their box.
         self._step(f"waiting for {self.program.description} in every node")
         self._wait_until_ready()
@@ -330,6 +341,7 @@ class Emulation:
         nothing, so it never removes what belongs to a running one."""
         if self.info is not None:
             self.info.stop()
+        self.counters.stop()
         if self._owns_host:
             if self.backend is not None:
                 self.backend.close()

@@ -55,7 +55,7 @@ def analyse(run_dir: Path) -> Summary:
     write_rows(run_dir / layout.REQUESTS, requests)
     summary = summarise(
         run, requests, invocations, records, read_placements(run_dir), ticks,
-        read_csv_rows(run_dir / layout.RESOURCES),
+        read_csv_rows(run_dir / layout.RESOURCES), read_csv_rows(run_dir / layout.DATAPLANE),
     )  # fmt: skip
     write_summary(run_dir, summary)
     return summary

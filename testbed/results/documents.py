@@ -232,6 +232,9 @@ class Summary(FileDocument):
     ticks: TickFigures = TickFigures()
     modes: ModeCounts = ModeCounts()
     resources: dict[str, NodeResources] = {}
+    dataplane: dict[str, float] = {}
+    """The data-plane counters as the run ended (`network.emulator_dropped`, ...; see
+    dataplane.csv for every tick)."""
 
 
 # ------------------------------------------------------------------ the one writer and reader

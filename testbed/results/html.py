@@ -402,6 +402,7 @@ def _summary_rows(summary: Summary) -> list[tuple[str, Any]]:
         ("tick apply p50 / p95 (ms)", _pair(ticks.apply_ms_p50, ticks.apply_ms_p95)),
         ("tick compute p50 / p95 (ms)", _pair(ticks.compute_ms_p50, ticks.compute_ms_p95)),
         ("invocations cpu / gpu", f"{summary.modes.cpu} / {summary.modes.gpu}"),
+        *((f"data plane: {name}", _format(value)) for name, value in summary.dataplane.items()),
     ]
 
 

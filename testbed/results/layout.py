@@ -23,6 +23,7 @@ TICKS = "ticks.csv"
 LINKS = "links.csv"
 POSITIONS = "positions.csv"
 RESOURCES = "resources.csv"
+DATAPLANE = "dataplane.csv"
 RECORDS_DIR = "records"
 
 INVOCATIONS = "invocations.csv"
@@ -34,6 +35,7 @@ TICK_COLUMNS = ("tick", "sim_time", "wall_unix", "compute_ms", "apply_ms", "pair
 LINK_COLUMNS = ("tick", "src", "dst", "delay_ms", "bandwidth_mbps", "loss", "reachable")
 POSITION_COLUMNS = ("tick", "sim_time", "node", "lat_deg", "lon_deg", "altitude_km")
 RESOURCE_COLUMNS = ("wall_unix", "node", "cpu_cores", "memory_mb")
+DATAPLANE_COLUMNS = ("tick", "wall_unix", "counter", "value")
 
 
 def write_json(path: Path, document: Any) -> None:

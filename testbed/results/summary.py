@@ -72,6 +72,7 @@ def summarise(
     placements: Sequence[Placement],
     ticks: Sequence[Row],
     resources: Sequence[Row],
+    dataplane: Sequence[Row] = (),
 ) -> Summary:
     """The summary.json document (see testbed/results/layout.py for the files it reads)."""
     measured = [r for r in requests if r["measured"]]
@@ -132,7 +133,16 @@ def summarise(
         ticks=_tick_figures(ticks),
         modes=ModeCounts(cpu=modes.count("cpu"), gpu=modes.count("gpu")),
         resources=_resource_figures(resources),
+        dataplane=_last_counters(dataplane),
     )
+
+
+def _last_counters(rows: Sequence[Row]) -> dict[str, float]:
+    """Each counter's last value (the counters only grow, but for what is held now)."""
+    last: dict[str, float] = {}
+    for row in rows:
+        last[row["counter"]] = float(row["value"])
+    return dict(sorted(last.items()))
 
 
 def _measured_s(run: RunDocument) -> float:

@@ -1,6 +1,6 @@
 """The controller's side of the results: every applied tick, the pairs it changed (as the
-shaper applied them) and where the nodes were, appended as the run goes (an Emulation tick
-observer)."""
+shaper applied them), where the nodes were and the data-plane counters after it, appended
+as the run goes (an Emulation tick observer and counter listener)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from testbed.constants import WGS84_EQUATORIAL_RADIUS_KM
+from testbed.emulation.sampling import CounterSample
 from testbed.emulation.ticks import Tick, TickRecord
 from testbed.orbit.frames import ecef_to_lat_lon_deg
 from testbed.orbit.timebase import format_instant
@@ -29,7 +30,9 @@ class TickRecorder:
         self._ticks = CsvAppender(run_dir / layout.TICKS, layout.TICK_COLUMNS)
         self._links = CsvAppender(run_dir / layout.LINKS, layout.LINK_COLUMNS)
         self._positions = CsvAppender(run_dir / layout.POSITIONS, layout.POSITION_COLUMNS)
+        self._counters = CsvAppender(run_dir / layout.DATAPLANE, layout.DATAPLANE_COLUMNS)
         self.last: TickRecord | None = None
+        self.last_counters: CounterSample | None = None
 
     def __call__(self, tick: Tick) -> None:
         record, snapshot, applied, pairs = tick.record, tick.snapshot, tick.applied, tick.changed
@@ -63,6 +66,14 @@ class TickRecorder:
         )
         self.last = record
 
+    def record_counters(self, sample: CounterSample) -> None:
+        """A counter sampler's listener: every counter after the tick, one row each."""
+        wall = f"{sample.wall_unix:.6f}"
+        self._counters.write(
+            (sample.tick, wall, name, f"{value:g}") for name, value in sorted(sample.values.items())
+        )
+        self.last_counters = sample
+
     def close(self) -> None:
-        for appender in (self._ticks, self._links, self._positions):
+        for appender in (self._ticks, self._links, self._positions, self._counters):
             appender.close()

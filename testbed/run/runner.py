@@ -170,6 +170,7 @@ class Run:
             self.run_dir, self.emulation.engine.nodes, self.emulation.engine.sites.ecef_km
         )
         self.emulation.observers += [recorder, self.metrics.observe_tick]
+        self.emulation.counters.listeners.append(recorder.record_counters)
         sampler: ResourceSampler | None = None
         status = "interrupted"
         with stop_on_signals(self.testbed.stop, self._say_stopping):

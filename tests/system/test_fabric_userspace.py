@@ -39,6 +39,7 @@ def test_rtt_follows_changing_delays(lab: Lab) -> None:
     assert result.median_ms <= 0.5, summary
     assert result.p99_ms <= 2.0, summary
     assert result.errors_ms.min() > -0.2, summary
+    assert lab.backend.counters()["emulator_dropped"] == 0, lab.backend.counters()
 
 
 def test_unreachable_pairs_lose_everything_and_clean_pairs_nothing(lab: Lab) -> None:
@@ -96,3 +97,6 @@ def test_throughput_reaches_but_never_exceeds_the_rate(lab: Lab) -> None:
     result = measure.iperf3(lab, 0, 1, seconds=5)
     assert result.received_mbps >= 90.0, result
     assert max(result.interval_mbps) <= 100.0, result
+    counters = lab.backend.counters()
+    assert counters["emulator_dropped"] == 0, "the emulator kept up; only the link queue drops"
+    assert counters["held"] >= 0 and counters["link_queue_dropped"] >= 0

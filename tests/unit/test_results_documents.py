@@ -83,6 +83,7 @@ SUMMARY_AS_WRITTEN: dict[str, Any] = {
     },
     "modes": {"cpu": 141, "gpu": 0},
     "resources": {"sat-1": {"cpu_cores_mean": 0.5, "cpu_cores_max": 0.9, "memory_mb_max": 300.0}},
+    "dataplane": {"messages.retries": 1.0, "network.emulator_dropped": 0.0},
 }  # fmt: skip
 
 

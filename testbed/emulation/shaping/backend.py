@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -32,7 +33,9 @@ class ShapingBackend(Protocol):
     """Shapes the traffic of nodes 0..n_nodes-1 attached to a fabric.
 
     `setup` leaves every pair unreachable until the first `apply`; `apply` takes the pairs
-    to restate (see `plan.changed_pairs`); `close` undoes `setup` and is idempotent.
+    to restate (see `plan.changed_pairs`); `counters` reads what held or dropped packets so
+    far (see `counters.py`; called from another thread than `apply`); `close` undoes
+    `setup` and is idempotent.
     """
 
     name: str
@@ -40,5 +43,7 @@ class ShapingBackend(Protocol):
     def setup(self, fabric: Fabric, n_nodes: int) -> None: ...
 
     def apply(self, state: LinkState, pairs: Pairs) -> ApplyStats: ...
+
+    def counters(self) -> Mapping[str, int]: ...
 
     def close(self) -> None: ...

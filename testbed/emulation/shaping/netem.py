@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from testbed.emulation.fabric import FabricError
 from testbed.emulation.shaping import tc_messages
 from testbed.emulation.shaping.backend import ApplyStats, BackendUnavailable
+from testbed.emulation.shaping.counters import counters
 from testbed.emulation.shaping.htb import LINE_RATE_MBPS, class_id, rate_bytes_s
 from testbed.emulation.shaping.netlink_batch import NetlinkBatchError, is_missing_kind
 from testbed.emulation.shaping.plan import LinkState, Pairs
@@ -110,6 +112,19 @@ class NetemBackend:
         ]
         self._tc.apply(state, pairs, leaves)
         return ApplyStats(pairs=len(pairs), seconds=time.perf_counter() - start)
+
+    def counters(self) -> Mapping[str, int]:
+        """netem drops a pair's modelled loss and its queue's overflow alike, and HTB counts
+        both: they are reported together as model drops (no link queue drops apart)."""
+        if self._tc is None:
+            raise RuntimeError("netem backend is not set up")
+        fabric = self._tc.fabric_stats()
+        return counters(
+            held=fabric.backlog_packets,
+            model_dropped=fabric.queue_dropped,
+            link_queue_dropped=0,
+            emulator_dropped=fabric.interface_dropped,
+        )
 
     def close(self) -> None:
         if self._fabric is not None:

@@ -6,6 +6,9 @@ import contextlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from pyroute2 import IPRoute
+
+from testbed.emulation.shaping.counters import FabricStats, fabric_stats
 from testbed.emulation.shaping.htb import HtbTree
 from testbed.emulation.shaping.netlink_batch import NetlinkBatch, NetlinkBatchError
 from testbed.emulation.shaping.plan import LinkState, Pairs
@@ -19,7 +22,14 @@ class TcShaper:
 
     def __init__(self, fabric: Fabric, n_nodes: int) -> None:
         self.tree = HtbTree([fabric.ifindex(node) for node in range(n_nodes)])
+        self._netns = fabric.name
         self._batch: NetlinkBatch | None = NetlinkBatch(fabric.netns_path)
+
+    def fabric_stats(self) -> FabricStats:
+        """The tree's queues and the fabric's veths, read on a netlink socket of the calling
+        thread's own (the tick loop's batch socket stays the tick loop's)."""
+        with IPRoute(netns=self._netns, flags=0) as ipr:
+            return fabric_stats(ipr, self.tree.ifindex.tolist())
 
     def setup(self, leaves: Sequence[bytes] = ()) -> None:
         self._require().send([*self.tree.setup_messages(), *leaves])

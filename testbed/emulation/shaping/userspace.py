@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from testbed.emulation import namespaces
 from testbed.emulation.addressing import EMULATED_NETWORK
 from testbed.emulation.fabric import FabricError, run_in_netns
 from testbed.emulation.shaping.backend import ApplyStats
+from testbed.emulation.shaping.counters import counters, nfqueue_stats
 from testbed.emulation.shaping.delayline_process import DelayLineProcess
 from testbed.emulation.shaping.linkfile import DelayLineStats, LinkFile
 from testbed.emulation.shaping.plan import LinkState, Pairs
@@ -74,6 +76,22 @@ class UserspaceBackend:
         self._links.write(state, pairs)
         self._tc.apply(state, pairs)
         return ApplyStats(pairs=len(pairs), seconds=time.perf_counter() - start)
+
+    def counters(self) -> Mapping[str, int]:
+        """Held: in the delay line and the pairs' queues; model drops: the delay line's;
+        link queue drops: HTB's; emulator drops: the NFQUEUE's and the veths'."""
+        if self._links is None or self._tc is None or self._process is None:
+            raise RuntimeError("userspace backend is not set up")
+        line = self._links.stats()
+        fabric = self._tc.fabric_stats()
+        queue = nfqueue_stats(self._process.pid, self._queue)
+        lost_in_nfqueue = 0 if queue is None else queue.queue_dropped + queue.user_dropped
+        return counters(
+            held=line.received - line.released - line.dropped + fabric.backlog_packets,
+            model_dropped=line.dropped,
+            link_queue_dropped=fabric.queue_dropped,
+            emulator_dropped=lost_in_nfqueue + fabric.interface_dropped,
+        )
 
     def stats(self) -> DelayLineStats:
         """What the delay line has done so far (packets, drops, release lateness)."""
