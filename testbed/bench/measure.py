@@ -100,8 +100,11 @@ class IperfResult:
     """Receiver-side goodput of each measured interval."""
 
 
-def iperf3(lab: Lab, src: int, dst: int, seconds: int, omit_s: int = 1) -> IperfResult:
-    """One TCP flow src -> dst; the server runs for one test in dst's namespace."""
+def iperf3(
+    lab: Lab, src: int, dst: int, seconds: int, omit_s: int = 1, udp_mbps: float | None = None
+) -> IperfResult:
+    """One TCP flow src -> dst (or UDP at `udp_mbps`); the server runs for one test in
+    dst's namespace."""
     server = subprocess.Popen(
         ["ip", "netns", "exec", lab.node_netns(dst), "iperf3", "-s", "-1", "-J"],
         stdout=subprocess.DEVNULL,
@@ -111,7 +114,8 @@ def iperf3(lab: Lab, src: int, dst: int, seconds: int, omit_s: int = 1) -> Iperf
         _wait_for_listener(lab.node_netns(dst), IPERF3_PORT, _SERVER_START_TIMEOUT_S)
         client = subprocess.run(
             ["ip", "netns", "exec", lab.node_netns(src), "iperf3", "-c", str(node_address(dst)),
-             "-t", str(seconds), "-O", str(omit_s), "-J", "--get-server-output"],
+             "-t", str(seconds), "-O", str(omit_s), "-J", "--get-server-output",
+             *(("-u", "-b", f"{udp_mbps}M") if udp_mbps else ())],
             capture_output=True, text=True, timeout=seconds + omit_s + 20, check=False,
         )  # fmt: skip
     finally:

@@ -125,7 +125,7 @@ class TickLoop:
         with self._engine_lock:
             snapshot = self.engine.snapshot(moment)
             matrix = self.engine.path_matrix(snapshot)
-        state = link_state(matrix)
+        state = link_state(matrix, self.engine.scenario.links.queue_min_s)
         pairs = changed_pairs(self._applied, state)
         computed = time.perf_counter()
         self.backend.apply(state, pairs)

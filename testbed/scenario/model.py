@@ -204,9 +204,13 @@ class TerrestrialSpec(Model):
 
 
 class LinksSpec(Model):
+    """The links of each kind, and the queue every node pair has at its bottleneck: it
+    holds the larger of the pair's bandwidth-delay product and `queue_min` of its rate."""
+
     isl: IslSpec = IslSpec()
     ground: GroundLinkSpec = GroundLinkSpec()
     terrestrial: TerrestrialSpec = TerrestrialSpec()
+    queue_min_s: Seconds = Field(default=0.05, alias="queue_min", ge=0)
 
 
 # ---------------------------------------------------------------- ground stations

@@ -100,3 +100,21 @@ def test_throughput_reaches_but_never_exceeds_the_rate(lab: Lab) -> None:
     counters = lab.backend.counters()
     assert counters["emulator_dropped"] == 0, "the emulator kept up; only the link queue drops"
     assert counters["held"] >= 0 and counters["link_queue_dropped"] >= 0
+
+
+def test_an_overloaded_pair_queues_and_drops_like_a_real_link(lab: Lab) -> None:
+    """20 Mbit/s with 5 ms each way, offered 40 Mbit/s of UDP: the pair's queue (the larger
+    of its 10 ms round trip and 50 ms, of its rate: 125 kB) fills and drops the excess at
+    the link; a ping across it waits up to 50 ms more (with the kernel's default 1,000
+    packet queue it would wait 600 ms), and the emulator itself drops nothing."""
+    lab.apply(LinkState.uniform(N_NODES, delay_ms=5.0, rate_mbps=20.0))
+    before = lab.backend.counters()
+    pinger = measure.start_ping(lab.node_netns(0), 1, count=40, interval_s=0.05)
+    measure.iperf3(lab, 0, 1, seconds=3, omit_s=0, udp_mbps=40.0)
+    run = measure.finish_ping(pinger, timeout_s=30)
+    after = lab.backend.counters()
+    rtts = sorted(reply.rtt_ms for reply in run.replies)
+    assert rtts and rtts[-1] <= 10.0 + 50.0 + 10.0, rtts
+    assert rtts[len(rtts) // 2] >= 10.0 + 25.0, f"the queue stood full under the flood: {rtts}"
+    assert after["link_queue_dropped"] > before["link_queue_dropped"], (before, after)
+    assert after["emulator_dropped"] == before["emulator_dropped"] == 0, (before, after)

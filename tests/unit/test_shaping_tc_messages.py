@@ -15,11 +15,12 @@ from testbed.emulation.shaping.htb import (
     ROOT_HANDLE,
     HtbTree,
     class_id,
+    leaf_handle,
     rate_bytes_s,
     source_classifier,
 )
-from testbed.emulation.shaping.netem import leaf_message, limit_packets, netem_handle
-from testbed.emulation.shaping.plan import LinkState, changed_pairs
+from testbed.emulation.shaping.netem import leaf_message, limit_packets
+from testbed.emulation.shaping.plan import LinkState, changed_pairs, queue_limit_bytes
 
 
 def decode(message: bytes) -> tcmsg:
@@ -116,29 +117,65 @@ def test_classifier_leaves_foreign_sources_to_the_default_class() -> None:
 
 
 def test_netem_change_restates_every_parameter() -> None:
-    message = leaf_message(9, 2, delay_ms=12.345678, loss=0.25, rate_mbps=100.0, create=False)
+    message = leaf_message(
+        9, 2, delay_ms=12.345678, loss=0.25, rate_mbps=100.0, queue_bytes=625_000, create=False
+    )
     msg = decode(message)
     assert msg["header"]["type"] == tc_messages.RTM_NEWQDISC
     assert not msg["header"]["flags"] & tc_messages.NLM_F_CREATE
-    assert (msg["index"], msg["handle"], msg["parent"]) == (9, netem_handle(2), class_id(2))
+    assert (msg["index"], msg["handle"], msg["parent"]) == (9, leaf_handle(2), class_id(2))
     opts = options(msg)
     assert opts["delay"] == 12_345_678 // tc_messages.PSCHED_NS_PER_TICK
     assert opts["loss"] == round(0.25 * tc_messages.U32_MAX)
     assert (opts["gap"], opts["duplicate"], opts["jitter"]) == (0, 0, 0)
-    assert opts["limit"] == limit_packets(rate_bytes_s(100.0), 12_345_678)
+    assert opts["limit"] == limit_packets(rate_bytes_s(100.0), 12_345_678, 625_000)
     assert opts.get_attr("TCA_NETEM_RATE")["rate"] == 12_500_000
     latency64 = struct.pack("=HHq", 12, tc_messages.TCA_NETEM_LATENCY64, 12_345_678)
     assert latency64 in message
 
 
-def test_netem_limit_holds_twice_the_bandwidth_delay_product() -> None:
-    assert limit_packets(rate_bytes_s(100.0), 10_000_000) == 1000
-    assert limit_packets(rate_bytes_s(10_000.0), 100_000_000) == 2 * 83_333
+def test_netem_limit_holds_the_packets_in_flight_and_the_pairs_queue() -> None:
+    """100 Mbit/s, 10 ms one way: 125 kB in flight, plus a 625 kB queue: 500 packets."""
+    assert limit_packets(rate_bytes_s(100.0), 10_000_000, 625_000) == 500
+    assert limit_packets(rate_bytes_s(10_000.0), 100_000_000, 0) == 83_334
+    assert limit_packets(rate_bytes_s(1.0), 0, 0) == 2
 
 
-def test_netem_handles_never_collide_with_the_htb_root() -> None:
-    assert netem_handle(0) >> 16 == 2
-    assert len({netem_handle(src) for src in range(1000)} | {ROOT_HANDLE}) == 1001
+def test_leaf_handles_never_collide_with_the_htb_root() -> None:
+    assert leaf_handle(0) >> 16 == 2
+    assert len({leaf_handle(src) for src in range(1000)} | {ROOT_HANDLE}) == 1001
+
+
+def test_pair_queues_hold_the_larger_of_the_bdp_and_the_minimum_time() -> None:
+    """40 Mbit/s with 10 ms each way: the 20 ms round trip is shorter than 50 ms, so 50 ms
+    of the rate (250 kB); with 80 ms each way the 160 ms round trip (800 kB)."""
+    state = LinkState.uniform(3, delay_ms=10.0, rate_mbps=40.0).with_pair(0, 1, delay_ms=80.0)
+    state = state.with_pair(1, 0, delay_ms=80.0)
+    src, dst = np.array([0, 1, 0]), np.array([2, 0, 1])
+    assert queue_limit_bytes(state, src, dst).tolist() == [250_000, 800_000, 800_000]
+    tiny = LinkState.uniform(2, rate_mbps=0.01)
+    assert queue_limit_bytes(tiny, np.array([0]), np.array([1])).tolist() == [3028]
+    short = LinkState(**{**tiny.__dict__, "queue_min_s": 0.2, "rate_mbps": np.full((2, 2), 8.0)})
+    assert queue_limit_bytes(short, np.array([0]), np.array([1])).tolist() == [200_000]
+
+
+def test_fifo_leaves_are_created_then_resized_only_when_they_move() -> None:
+    tree = HtbTree([10, 11, 12])
+    pairs = np.argwhere(~np.eye(3, dtype=bool))
+    created = [decode(m) for m in tree.fifo_messages(LinkState.uniform(3), pairs, create=True)]
+    assert len(created) == 6 and all(
+        m["header"]["flags"] & tc_messages.NLM_F_CREATE for m in created
+    )
+    assert {m.get_attr("TCA_KIND") for m in created} == {"bfifo"}
+    assert {(m["handle"], m["parent"]) for m in created if m["index"] == 10} == {
+        (leaf_handle(1), class_id(1)),
+        (leaf_handle(2), class_id(2)),
+    }
+    slow = LinkState.uniform(3, delay_ms=1.0, rate_mbps=40.0)
+    resized = tree.fifo_messages(slow, pairs, create=False)
+    assert len(resized) == 6, "line rate -> 40 Mbit/s: every queue shrinks"
+    drift = LinkState.uniform(3, delay_ms=1.5, rate_mbps=40.0)
+    assert tree.fifo_messages(drift, pairs, create=False) == [], "a small drift keeps them"
 
 
 def test_htb_tree_restates_only_rates_that_moved() -> None:

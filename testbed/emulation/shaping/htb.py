@@ -4,7 +4,8 @@ Every fabric-side interface (the way to node `dst`) gets an HTB root with one cl
 source. A single classic-BPF classifier computes the class from the source address
 (classid 1:(src+1)), so the kernel needs no per-pair filter and setup stays one request
 per class. Rates are restated in place (`change`), never by deleting a qdisc under traffic.
-Both backends use this tree; the netem backend hangs a netem qdisc under each class.
+Both backends use this tree; under each class the userspace backend hangs a byte FIFO sized
+as the pair's queue (see `plan.queue_limit_bytes`), the netem backend a netem qdisc.
 """
 
 from __future__ import annotations
@@ -15,12 +16,20 @@ import numpy as np
 
 from testbed.emulation.addressing import EMULATED_NETWORK
 from testbed.emulation.shaping import tc_messages
-from testbed.emulation.shaping.plan import LinkState, Pairs
+from testbed.emulation.shaping.plan import (
+    QUEUE_LINE_RATE_MBPS,
+    LinkState,
+    Pairs,
+    queue_limit_bytes,
+)
 
 ROOT_HANDLE = 0x1_0000
 DEFAULT_MINOR = 0xFFFF
-LINE_RATE_MBPS = 100_000.0
+LINE_RATE_MBPS = QUEUE_LINE_RATE_MBPS
 """Rate of unlimited pairs and of the default class (ARP, anything unclassified)."""
+FIFO_RESTATE_SHARE = 0.1
+"""A pair's queue is resized when its size moves by more than this share (the delays move
+a little every tick; a queue 10 % off for a while changes nothing a flow would notice)."""
 
 _ETH_HEADER_BYTES = 14
 _IP_SRC_OFFSET = _ETH_HEADER_BYTES + 12
@@ -37,6 +46,11 @@ _BPF_RET_K = 0x06
 def class_id(src: int) -> int:
     """HTB class of traffic from node `src`; the same on every destination's interface."""
     return ROOT_HANDLE | (src + 1)
+
+
+def leaf_handle(src: int) -> int:
+    """Handle of the qdisc under source `src`'s class (major 1 is the HTB root)."""
+    return (src + 2) << 16
 
 
 def source_classifier() -> list[tc_messages.SockFilter]:
@@ -67,6 +81,7 @@ class HtbTree:
         self.ifindex = np.asarray(ifindex_by_node, dtype=np.int64)
         n = len(self.ifindex)
         self._applied_mbps = np.full((n, n), np.nan)
+        self._fifo_bytes = np.zeros((n, n))
 
     @property
     def n_nodes(self) -> int:
@@ -105,6 +120,23 @@ class HtbTree:
             )
             for s, ifindex, rate in zip(
                 src.tolist(), self.ifindex[dst].tolist(), wanted.tolist(), strict=True
+            )
+        ]
+
+    def fifo_messages(self, state: LinkState, pairs: Pairs, *, create: bool) -> list[bytes]:
+        """A byte FIFO under each pair's class sized by `plan.queue_limit_bytes` (the pair's
+        queue), for the pairs whose size moved by more than FIFO_RESTATE_SHARE."""
+        src, dst = pairs[:, 0], pairs[:, 1]
+        limits = queue_limit_bytes(state, src, dst)
+        if not create:
+            before = self._fifo_bytes[src, dst]
+            moved = np.abs(limits - before) > FIFO_RESTATE_SHARE * before
+            src, dst, limits = src[moved], dst[moved], limits[moved]
+        self._fifo_bytes[src, dst] = limits
+        return [
+            tc_messages.bfifo_qdisc(ifindex, leaf_handle(s), class_id(s), limit, create=create)
+            for s, ifindex, limit in zip(
+                src.tolist(), self.ifindex[dst].tolist(), limits.tolist(), strict=True
             )
         ]
 

@@ -1,7 +1,8 @@
 """netem backend: the shared HTB tree plus a netem qdisc under every (src, dst) class.
 
 For kernels with sch_netem. Each apply restates delay, loss (100 % when unreachable),
-rate and queue limit of the changed pairs' netem qdiscs in place. netem also gets the
+rate and queue limit (the pair's packets in flight plus its queue, see
+`plan.queue_limit_bytes`) of the changed pairs' netem qdiscs in place. netem also gets the
 pair's rate: with a rate set, netem sends no packet before the previous one
 (time_to_send = max(now + delay, last) + transmit time), so a shrinking delay cannot
 reorder a pair, as in the userspace delay line.
@@ -14,47 +15,52 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from testbed.emulation.fabric import FabricError
 from testbed.emulation.shaping import tc_messages
 from testbed.emulation.shaping.backend import ApplyStats, BackendUnavailable
 from testbed.emulation.shaping.counters import counters
-from testbed.emulation.shaping.htb import LINE_RATE_MBPS, class_id, rate_bytes_s
+from testbed.emulation.shaping.htb import LINE_RATE_MBPS, class_id, leaf_handle, rate_bytes_s
 from testbed.emulation.shaping.netlink_batch import NetlinkBatchError, is_missing_kind
-from testbed.emulation.shaping.plan import LinkState, Pairs
+from testbed.emulation.shaping.plan import LinkState, Pairs, queue_limit_bytes
 from testbed.emulation.shaping.tc_shaper import TcShaper
 
 if TYPE_CHECKING:
     from testbed.emulation.fabric import Fabric
 
-MIN_LIMIT_PACKETS = 1000
 _PACKET_BYTES = 1500
 
 
-def netem_handle(src: int) -> int:
-    """Handle of the netem qdisc under source `src`'s class (major 1 is the HTB root)."""
-    return (src + 2) << 16
-
-
-def limit_packets(rate_bytes_s_: int, delay_ns: int) -> int:
-    """Queue room for twice the bandwidth-delay product, so netem itself never drops."""
-    in_flight = rate_bytes_s_ * delay_ns // (1_000_000_000 * _PACKET_BYTES)
-    return max(MIN_LIMIT_PACKETS, 2 * in_flight)
+def limit_packets(rate_bytes_s_: int, delay_ns: int, queue_bytes: int) -> int:
+    """netem holds a pair's packets while they are delayed (its one-way bandwidth-delay
+    product) and while they queue for its rate (the pair's queue, see
+    `plan.queue_limit_bytes`): room for both, in full-size packets."""
+    in_flight = rate_bytes_s_ * delay_ns // 1_000_000_000
+    return max(2, -(-(in_flight + queue_bytes) // _PACKET_BYTES))
 
 
 def leaf_message(
-    ifindex: int, src: int, *, delay_ms: float, loss: float, rate_mbps: float, create: bool
+    ifindex: int,
+    src: int,
+    *,
+    delay_ms: float,
+    loss: float,
+    rate_mbps: float,
+    queue_bytes: int,
+    create: bool,
 ) -> bytes:
     """netem request for pair (src -> the node behind `ifindex`), every parameter stated."""
     rate = rate_bytes_s(rate_mbps)
     delay_ns = round(delay_ms * 1_000_000)
     return tc_messages.netem_qdisc(
         ifindex,
-        netem_handle(src),
+        leaf_handle(src),
         class_id(src),
         delay_ns=delay_ns,
         loss=loss,
         rate_bytes_s=rate,
-        limit_packets=limit_packets(rate, delay_ns),
+        limit_packets=limit_packets(rate, delay_ns, queue_bytes),
         create=create,
     )
 
@@ -71,14 +77,16 @@ class NetemBackend:
         self._fabric = fabric
         self._tc = TcShaper(fabric, n_nodes)
         ifindex = self._tc.tree.ifindex.tolist()
+        unset = LinkState.uniform(n_nodes, rate_mbps=LINE_RATE_MBPS)
+        every_pair = np.argwhere(~np.eye(n_nodes, dtype=bool))
+        queues = queue_limit_bytes(unset, every_pair[:, 0], every_pair[:, 1]).tolist()
         leaves = [
             leaf_message(
-                ifindex[dst], src, delay_ms=0.0, loss=1.0, rate_mbps=LINE_RATE_MBPS, create=True
+                ifindex[dst], src, delay_ms=0.0, loss=1.0, rate_mbps=LINE_RATE_MBPS,
+                queue_bytes=queue, create=True,
             )
-            for dst in range(n_nodes)
-            for src in range(n_nodes)
-            if src != dst
-        ]
+            for (src, dst), queue in zip(every_pair.tolist(), queues, strict=True)
+        ]  # fmt: skip
         try:
             self._tc.setup(leaves)
             fabric.set_forwarding(True)
@@ -100,13 +108,14 @@ class NetemBackend:
         loss = state.loss[src, dst].copy()
         loss[~state.reachable[src, dst]] = 1.0
         leaves = [
-            leaf_message(i, s, delay_ms=d, loss=p, rate_mbps=r, create=False)
-            for i, s, d, p, r in zip(
+            leaf_message(i, s, delay_ms=d, loss=p, rate_mbps=r, queue_bytes=q, create=False)
+            for i, s, d, p, r, q in zip(
                 ifindex[dst].tolist(),
                 src.tolist(),
                 state.delay_ms[src, dst].tolist(),
                 loss.tolist(),
                 state.rate_mbps[src, dst].tolist(),
+                queue_limit_bytes(state, src, dst).tolist(),
                 strict=True,
             )
         ]

@@ -15,17 +15,27 @@ Pairs = NDArray[np.intp]
 """(K, 2) array of (src, dst) node indices; row = source, column = destination."""
 
 
+QUEUE_MIN_S = 0.05
+"""A pair's queue holds at least this long a time of its rate (a router's ~50 ms buffer)."""
+QUEUE_MIN_BYTES = 2 * 1514
+"""...and at least two full Ethernet frames, whatever the rate."""
+QUEUE_LINE_RATE_MBPS = 100_000.0
+"""The rate an unlimited pair's queue is sized for (it fills only beyond it)."""
+
+
 @dataclass(frozen=True)
 class LinkState:
     """Per-direction link parameters: entry [src, dst] shapes traffic from src to dst.
 
-    `rate_mbps` may be `inf` (unlimited); diagonal entries are ignored.
+    `rate_mbps` may be `inf` (unlimited); diagonal entries are ignored. `queue_min_s` sizes
+    every pair's queue (see `queue_limit_bytes`).
     """
 
     delay_ms: NDArray[np.float64]
     rate_mbps: NDArray[np.float64]
     loss: NDArray[np.float64]
     reachable: NDArray[np.bool_]
+    queue_min_s: float = QUEUE_MIN_S
 
     def __post_init__(self) -> None:
         fields = {
@@ -47,6 +57,8 @@ class LinkState:
             raise ValueError("rate_mbps must be > 0 (inf for unlimited)")
         if not np.all((loss >= 0) & (loss <= 1)):
             raise ValueError("loss must lie in 0..1")
+        if not self.queue_min_s >= 0:
+            raise ValueError("queue_min_s must be >= 0")
 
     @property
     def n_nodes(self) -> int:
@@ -90,7 +102,8 @@ class LinkState:
         for array, value in arrays.values():
             if value is not None:
                 array[src, dst] = value
-        return LinkState(**{name: array for name, (array, _) in arrays.items()})
+        fields = {name: array for name, (array, _) in arrays.items()}
+        return LinkState(**fields, queue_min_s=self.queue_min_s)
 
 
 def changed_pairs(
@@ -127,4 +140,16 @@ def applied_state(previous: LinkState | None, current: LinkState, pairs: Pairs) 
         array = getattr(previous, name).copy()
         array[src, dst] = getattr(current, name)[src, dst]
         merged[name] = array
-    return LinkState(**merged)
+    return LinkState(**merged, queue_min_s=current.queue_min_s)
+
+
+def queue_limit_bytes(state: LinkState, src: Pairs, dst: Pairs) -> NDArray[np.int64]:
+    """How many bytes each pair's queue holds, as a real link's buffer does: its rate times
+    the larger of the pair's round trip (the bandwidth-delay product, what one TCP flow
+    needs to fill the link) and `queue_min_s`; at least QUEUE_MIN_BYTES. A full queue drops
+    the newest packet (tail drop), so an overloaded link loses packets where a real one
+    would, and never because an emulator buffer ran out."""
+    rate_bytes_s = np.minimum(state.rate_mbps[src, dst], QUEUE_LINE_RATE_MBPS) * 1e6 / 8
+    round_trip_s = (state.delay_ms[src, dst] + state.delay_ms[dst, src]) / 1e3
+    held_s = np.maximum(round_trip_s, state.queue_min_s)
+    return np.maximum(rate_bytes_s * held_s, QUEUE_MIN_BYTES).astype(np.int64)

@@ -53,6 +53,7 @@ _HTB_OPT = struct.Struct("=" + _RATESPEC + _RATESPEC + "IIIII")
 _NETEM_QOPT = struct.Struct("=IIIIII")
 _NETEM_RATE = struct.Struct("=IiIi")
 _SOCK_FILTER = struct.Struct("=HBBI")
+_FIFO_QOPT = struct.Struct("=I")
 
 SockFilter = tuple[int, int, int, int]
 """One classic BPF instruction: (code, jt, jf, k)."""
@@ -146,6 +147,13 @@ def netem_qdisc(
     if rate > U32_MAX:
         nested += _attr(TCA_NETEM_RATE64, struct.pack("=Q", rate))
     attrs = _attr(TCA_KIND, b"netem\0") + _attr(TCA_OPTIONS, qopt + nested)
+    return _request(RTM_NEWQDISC, _create_flags(create), ifindex, handle, parent, attrs)
+
+
+def bfifo_qdisc(ifindex: int, handle: int, parent: int, limit_bytes: int, *, create: bool) -> bytes:
+    """Create or change a byte-limited FIFO (tail drop beyond `limit_bytes`)."""
+    qopt = _FIFO_QOPT.pack(min(max(1, int(limit_bytes)), U32_MAX))
+    attrs = _attr(TCA_KIND, b"bfifo\0") + _attr(TCA_OPTIONS, qopt)
     return _request(RTM_NEWQDISC, _create_flags(create), ifindex, handle, parent, attrs)
 
 

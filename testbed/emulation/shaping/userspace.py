@@ -1,4 +1,5 @@
-"""Userspace backend: NFQUEUE delay line for delay/loss/reachability, HTB for rates.
+"""Userspace backend: NFQUEUE delay line for delay/loss/reachability, HTB for rates, a byte
+FIFO under each pair's class for its queue.
 
 For kernels without sch_netem. The FORWARD chain of the fabric namespace (and only
 there) sends emulated traffic to the delay line; without a listener NFQUEUE drops, so a
@@ -11,6 +12,8 @@ import contextlib
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from testbed.emulation import namespaces
 from testbed.emulation.addressing import EMULATED_NETWORK
@@ -48,7 +51,9 @@ class UserspaceBackend:
         self._fabric = fabric
         try:
             self._tc = TcShaper(fabric, n_nodes)
-            self._tc.setup()
+            every_pair = np.argwhere(~np.eye(n_nodes, dtype=bool))
+            unset = LinkState.uniform(n_nodes)
+            self._tc.setup(self._tc.tree.fifo_messages(unset, every_pair, create=True))
             run_dir = namespaces.RUN_DIR
             self._links = LinkFile(run_dir / f"{fabric.name}.links", n_nodes)
             self._process = DelayLineProcess(
@@ -74,7 +79,7 @@ class UserspaceBackend:
             raise ValueError(f"state has {state.n_nodes} nodes, backend {self._links.n_nodes}")
         self._process.check_alive()
         self._links.write(state, pairs)
-        self._tc.apply(state, pairs)
+        self._tc.apply(state, pairs, self._tc.tree.fifo_messages(state, pairs, create=False))
         return ApplyStats(pairs=len(pairs), seconds=time.perf_counter() - start)
 
     def counters(self) -> Mapping[str, int]:
