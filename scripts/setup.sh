@@ -18,8 +18,8 @@ VENV=.venv
 STAMP=$VENV/.setup-stamp
 DOCKERD_LOG=/var/log/dockerd.log
 PACKAGES=(
-    docker.io iproute2 iptables debootstrap iperf3 iputils-ping libnetfilter-queue-dev
-    python3-venv python3-dev gcc make redis-server openssh-server ca-certificates
+    docker.io iproute2 iptables debootstrap iperf3 iputils-ping
+    python3-venv python3-dev gcc libc6-dev make redis-server openssh-server ca-certificates
     debian-archive-keyring
     qemu-system-x86 busybox-static kmod procps
 )
@@ -102,6 +102,13 @@ make_venv() {
     echo "$stamp" >"$STAMP"
 }
 
+build_delay_line() {
+    local binary
+    binary=$("$VENV/bin/python" -m testbed.emulation.shaping.delayline_build) \
+        || fail "delay line" "see the error above"
+    say "delay line: $binary"
+}
+
 build_image() {
     local tag
     tag=$("$VENV/bin/testbed" image build) || fail "node image" "see the error above"
@@ -111,6 +118,7 @@ build_image() {
 install_packages
 start_engine
 make_venv
+build_delay_line
 build_image
 ELAPSED_MS=$(($(date +%s%3N) - START_MS))
 say "done in $((ELAPSED_MS / 1000)).$((ELAPSED_MS % 1000 / 100)) s"

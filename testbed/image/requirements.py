@@ -52,6 +52,6 @@ def normal_form(requirement: str) -> str:
 
 
 def _needs_extra(requirement: str) -> bool:
-    """`netfilterqueue==1.1.0; extra == "host"`: the marker after `;` names an extra."""
+    """`matplotlib==3.10.7; extra == "host"`: the marker after `;` names an extra."""
     _, _, marker = requirement.partition(";")
     return "extra" in marker

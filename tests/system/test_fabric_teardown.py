@@ -86,11 +86,11 @@ def test_teardown_leaves_the_host_as_it_was(fabric_host: None) -> None:
         assert not ours(during, instance)["links"], "veths must never appear in the host"
         assert during["iptables"] == before["iptables"]
         assert during["qdiscs"] == before["qdiscs"]
-        delay_line = lab.backend.delay_line_pid
+        delay_lines = lab.backend.delay_line_pids
     after = host_state()
     assert after == before
     assert not run_files(instance)
-    assert delay_line is not None and not running(delay_line)
+    assert delay_lines and not any(running(pid) for pid in delay_lines)
 
 
 OWNER_READY_S = 30.0
@@ -105,7 +105,7 @@ from testbed.emulation.shaping.plan import LinkState, Pairs, changed_pairs
 from testbed.emulation.shaping.userspace import UserspaceBackend
 lab = Lab(2, UserspaceBackend(), instance=sys.argv[1]).open()
 lab.apply(LinkState.uniform(2, delay_ms=1.0))
-print(lab.backend.delay_line_pid, flush=True)
+print(*lab.backend.delay_line_pids, flush=True)
 time.sleep(60)
 """
 
@@ -138,11 +138,13 @@ def test_cleanup_after_a_sigkilled_owner(fabric_host: None) -> None:
         assert owner.stdout is not None
         ready, _, _ = select.select([owner.stdout], [], [], OWNER_READY_S)
         assert ready, f"the owner printed no delay line pid within {OWNER_READY_S:g} s"
-        delay_line = int(owner.stdout.readline())
+        delay_lines = [int(pid) for pid in owner.stdout.readline().split()]
     finally:
         owner.send_signal(signal.SIGKILL)
         owner.wait()
-    assert wait_gone(delay_line, 5.0), "the delay line must die with its owner"
+    assert delay_lines and all(wait_gone(pid, 5.0) for pid in delay_lines), (
+        "the delay line must die with its owner"
+    )
     leftovers = set(namespaces.list_names(prefix))
     assert leftovers == {prefix + "fab", prefix + "n0", prefix + "n1"}
     assert sorted(cleanup_leftovers(prefix)) == sorted(leftovers)
@@ -163,10 +165,11 @@ def test_a_killed_delay_line_stops_traffic_and_is_reported(fabric_host: None) ->
     state = LinkState.uniform(2, delay_ms=1.0)
     with Lab(2, UserspaceBackend(), instance=tag("dl")) as lab:
         lab.apply(state)
-        pid = lab.backend.delay_line_pid
-        assert pid is not None
-        os.kill(pid, signal.SIGKILL)
-        assert wait_gone(pid, 5.0)
+        pids = lab.backend.delay_line_pids
+        assert pids
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+        assert all(wait_gone(pid, 5.0) for pid in pids)
         assert measure.ping(lab, 0, 1, count=5, interval_s=0.02).lost == 5
         with pytest.raises(DelayLineError, match="exited"):
             lab.backend.apply(state, changed_pairs(None, state))

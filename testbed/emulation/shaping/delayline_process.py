@@ -1,16 +1,17 @@
-"""Start, watch and stop the delay line process of one fabric."""
+"""Start, watch and stop the delay line processes of one fabric: one compiled `delayline`
+per NFQUEUE (see delayline.c), each entering the fabric's namespace itself."""
 
 from __future__ import annotations
 
 import os
 import selectors
 import subprocess
-import sys
 from pathlib import Path
+
+from testbed.emulation.shaping.delayline_build import delay_line_binary
 
 READY_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 3.0
-MODULE = "testbed.emulation.shaping.delayline"
 
 
 class DelayLineError(RuntimeError):
@@ -18,13 +19,13 @@ class DelayLineError(RuntimeError):
 
 
 class DelayLineProcess:
-    """A `python -m testbed.emulation.shaping.delayline` child that setns()es into the
-    fabric. It exits by itself when this process dies (PR_SET_PDEATHSIG); start it from
-    the thread that lives as long as the fabric, as the signal follows the parent thread."""
+    """One `delayline run` child serving NFQUEUE `queue`. It exits by itself when this
+    process dies (PR_SET_PDEATHSIG); start it from the thread that lives as long as the
+    fabric, as the signal follows the parent thread."""
 
     def __init__(
         self,
-        fabric_netns: str,
+        fabric_netns_path: str,
         links: Path,
         log: Path,
         *,
@@ -34,8 +35,8 @@ class DelayLineProcess:
     ) -> None:
         self.log = log
         argv = [
-            sys.executable, "-m", MODULE,
-            "--netns", fabric_netns,
+            str(delay_line_binary()), "run",
+            "--netns", fabric_netns_path,
             "--links", str(links),
             "--queue", str(queue),
             "--parent-pid", str(os.getpid()),

@@ -1,16 +1,15 @@
 """The memory-mapped matrix file shared by `apply()` (writer) and the delay line (reader).
 
 An update is a numpy assignment into the mapping: microseconds, no IPC round trip. The
-delay line reads one pair's delay and drop probability per packet through memoryviews.
-Layout: header (magic, n), a stats block the delay line writes, then float64 matrices
-delay_s[n*n] and drop_p[n*n] indexed src * n + dst. Until the first apply every pair is
-unreachable (drop_p = 1), so nothing passes unshaped.
+delay line (delayline.c) reads one pair's delay and drop probability per packet.
+Layout: header (magic, n, 0), one counters slot per NFQUEUE the delay line serves (each
+process writes its own), then float64 matrices delay_s[n*n] and drop_p[n*n] indexed
+src * n + dst. Until the first apply every pair is unreachable (drop_p = 1), so nothing
+passes unshaped.
 """
 
 from __future__ import annotations
 
-import mmap
-import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,18 +20,23 @@ from testbed.emulation.shaping.plan import LinkState, Pairs
 
 MAGIC = b"LTLINK01"
 _HEADER = struct.Struct("=8sII")
-STATS_FIELDS = ("received", "released", "dropped", "late_sum_s", "late_max_s", "queued_max")
-_STATS_OFFSET = 16
-DATA_OFFSET = 64
+MAX_QUEUES = 4
+"""Queues (delay-line processes) the file has counters for; delayline.c agrees."""
+STATS_FIELDS = ("received", "released", "dropped", "late_sum_s", "late_max_s", "queued_max", "held")
+_SLOT_FIELDS = 8
+_STATS_OFFSET = _HEADER.size
+DATA_OFFSET = _STATS_OFFSET + MAX_QUEUES * _SLOT_FIELDS * 8
 
 
 @dataclass(frozen=True)
 class DelayLineStats:
-    """Counters the delay line keeps: packets in/out/dropped and release lateness."""
+    """What the delay line did, over all its queues: packets in, out, dropped (by the
+    model: loss, unreachable), held now, and how late releases were."""
 
     received: int
     released: int
     dropped: int
+    held: int
     late_mean_us: float
     late_max_us: float
     queued_max: int
@@ -57,7 +61,8 @@ class LinkFile:
         data = self._map[DATA_OFFSET:].view(np.float64)
         self.delay_s = data[:cells].reshape(n_nodes, n_nodes)
         self.drop_p = data[cells:].reshape(n_nodes, n_nodes)
-        self._stats = self._map[_STATS_OFFSET:DATA_OFFSET].view(np.float64)
+        stats = self._map[_STATS_OFFSET:DATA_OFFSET].view(np.float64)
+        self._stats = stats.reshape(MAX_QUEUES, _SLOT_FIELDS)
         self.drop_p[:] = 1.0
 
     def write(self, state: LinkState, pairs: Pairs) -> None:
@@ -66,16 +71,18 @@ class LinkFile:
         self.drop_p[src, dst] = np.where(state.reachable[src, dst], state.loss[src, dst], 1.0)
 
     def stats(self) -> DelayLineStats:
-        values = dict(zip(STATS_FIELDS, self._stats[: len(STATS_FIELDS)].tolist(), strict=True))
-        received = int(values["received"])
-        released = int(values["released"])
+        """The counters of every queue's process, summed (lateness: over all releases)."""
+        slots = self._stats[:, : len(STATS_FIELDS)]
+        total = dict(zip(STATS_FIELDS, slots.sum(axis=0).tolist(), strict=True))
+        released = int(total["released"])
         return DelayLineStats(
-            received=received,
+            received=int(total["received"]),
             released=released,
-            dropped=int(values["dropped"]),
-            late_mean_us=values["late_sum_s"] / released * 1e6 if released else 0.0,
-            late_max_us=values["late_max_s"] * 1e6,
-            queued_max=int(values["queued_max"]),
+            dropped=int(total["dropped"]),
+            held=int(total["held"]),
+            late_mean_us=total["late_sum_s"] / released * 1e6 if released else 0.0,
+            late_max_us=float(slots[:, STATS_FIELDS.index("late_max_s")].max()) * 1e6,
+            queued_max=int(slots[:, STATS_FIELDS.index("queued_max")].sum()),
         )
 
     def close(self) -> None:
@@ -83,30 +90,3 @@ class LinkFile:
         del self.delay_s, self.drop_p, self._stats
         del self._map
         self.path.unlink(missing_ok=True)
-
-
-@dataclass
-class LinkView:
-    """Reader side (delay line): flat float64 memoryviews over the mapping."""
-
-    n_nodes: int
-    delay_s: memoryview
-    drop_p: memoryview
-    stats: memoryview
-    _map: mmap.mmap
-
-    @classmethod
-    def open(cls, path: Path) -> LinkView:
-        fd = os.open(path, os.O_RDWR)
-        try:
-            mapping = mmap.mmap(fd, 0, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
-        finally:
-            os.close(fd)
-        magic, n_nodes, _ = _HEADER.unpack_from(mapping, 0)
-        if magic != MAGIC or len(mapping) != _size(n_nodes):
-            mapping.close()
-            raise ValueError(f"{path} is not a link matrix file")
-        cells = n_nodes * n_nodes
-        data = memoryview(mapping)[DATA_OFFSET:].cast("d")
-        stats = memoryview(mapping)[_STATS_OFFSET:DATA_OFFSET].cast("d")
-        return cls(n_nodes, data[:cells], data[cells:], stats, mapping)

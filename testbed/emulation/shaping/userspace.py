@@ -9,6 +9,7 @@ dead delay line stops traffic instead of letting it pass unshaped.
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
@@ -21,7 +22,7 @@ from testbed.emulation.fabric import FabricError, run_in_netns
 from testbed.emulation.shaping.backend import ApplyStats
 from testbed.emulation.shaping.counters import counters, nfqueue_stats
 from testbed.emulation.shaping.delayline_process import DelayLineProcess
-from testbed.emulation.shaping.linkfile import DelayLineStats, LinkFile
+from testbed.emulation.shaping.linkfile import MAX_QUEUES, DelayLineStats, LinkFile
 from testbed.emulation.shaping.plan import LinkState, Pairs
 from testbed.emulation.shaping.tc_shaper import TcShaper
 
@@ -29,22 +30,45 @@ if TYPE_CHECKING:
     from testbed.emulation.fabric import Fabric
 
 
-def _nfqueue_rule(queue: int) -> list[str]:
+def default_queues() -> int:
+    """One delay-line process per two cores, at most MAX_QUEUES: the traffic it delays
+    needs the other half (measured on 2 cores: one queue forwards more, and on time)."""
+    return max(1, min(MAX_QUEUES, (os.cpu_count() or 1) // 2))
+
+
+def _nfqueue_rule(first: int, queues: int) -> list[str]:
+    """Forwarded emulated traffic to the delay line; with several queues the kernel spreads
+    it by a hash of the source and destination addresses, so each node pair stays on one
+    queue (one process) and keeps its order."""
     network = str(EMULATED_NETWORK)
-    return ["FORWARD", "-s", network, "-d", network, "-j", "NFQUEUE", "--queue-num", str(queue)]
+    spread = (
+        ["--queue-num", str(first)]
+        if queues == 1
+        else ["--queue-balance", f"{first}:{first + queues - 1}"]
+    )
+    return ["FORWARD", "-s", network, "-d", network, "-j", "NFQUEUE", *spread]
 
 
 class UserspaceBackend:
     name = "userspace"
 
-    def __init__(self, queue: int = 0, spin_us: float = 100.0, rt_priority: int = 10) -> None:
-        self._queue = queue
+    def __init__(
+        self,
+        queues: int | None = None,
+        spin_us: float = 50.0,
+        rt_priority: int = 10,
+        first_queue: int = 0,
+    ) -> None:
+        self._queues = queues or default_queues()
+        if not 1 <= self._queues <= MAX_QUEUES:
+            raise ValueError(f"queues must be 1..{MAX_QUEUES}, got {self._queues}")
+        self._first_queue = first_queue
         self._spin_us = spin_us
         self._rt_priority = rt_priority
         self._fabric: Fabric | None = None
         self._tc: TcShaper | None = None
         self._links: LinkFile | None = None
-        self._process: DelayLineProcess | None = None
+        self._processes: list[DelayLineProcess] = []
         self._rule_installed = False
 
     def setup(self, fabric: Fabric, n_nodes: int) -> None:
@@ -56,15 +80,19 @@ class UserspaceBackend:
             self._tc.setup(self._tc.tree.fifo_messages(unset, every_pair, create=True))
             run_dir = namespaces.RUN_DIR
             self._links = LinkFile(run_dir / f"{fabric.name}.links", n_nodes)
-            self._process = DelayLineProcess(
-                fabric.name,
-                self._links.path,
-                run_dir / f"{fabric.name}.delayline.log",
-                queue=self._queue,
-                spin_us=self._spin_us,
-                rt_priority=self._rt_priority,
-            )
-            run_in_netns(fabric.name, ["iptables", "-w", "-A", *_nfqueue_rule(self._queue)])
+            for slot in range(self._queues):
+                self._processes.append(
+                    DelayLineProcess(
+                        fabric.netns_path,
+                        self._links.path,
+                        run_dir / f"{fabric.name}.delayline{slot}.log",
+                        queue=self._first_queue + slot,
+                        spin_us=self._spin_us,
+                        rt_priority=self._rt_priority,
+                    )
+                )
+            rule = _nfqueue_rule(self._first_queue, self._queues)
+            run_in_netns(fabric.name, ["iptables", "-w", "-A", *rule])
             self._rule_installed = True
             fabric.set_forwarding(True)
         except BaseException:
@@ -73,11 +101,12 @@ class UserspaceBackend:
 
     def apply(self, state: LinkState, pairs: Pairs) -> ApplyStats:
         start = time.perf_counter()
-        if self._links is None or self._tc is None or self._process is None:
+        if self._links is None or self._tc is None or not self._processes:
             raise RuntimeError("userspace backend is not set up")
         if state.n_nodes != self._links.n_nodes:
             raise ValueError(f"state has {state.n_nodes} nodes, backend {self._links.n_nodes}")
-        self._process.check_alive()
+        for process in self._processes:
+            process.check_alive()
         self._links.write(state, pairs)
         self._tc.apply(state, pairs, self._tc.tree.fifo_messages(state, pairs, create=False))
         return ApplyStats(pairs=len(pairs), seconds=time.perf_counter() - start)
@@ -85,14 +114,16 @@ class UserspaceBackend:
     def counters(self) -> Mapping[str, int]:
         """Held: in the delay line and the pairs' queues; model drops: the delay line's;
         link queue drops: HTB's; emulator drops: the NFQUEUE's and the veths'."""
-        if self._links is None or self._tc is None or self._process is None:
+        if self._links is None or self._tc is None or not self._processes:
             raise RuntimeError("userspace backend is not set up")
         line = self._links.stats()
         fabric = self._tc.fabric_stats()
-        queue = nfqueue_stats(self._process.pid, self._queue)
-        lost_in_nfqueue = 0 if queue is None else queue.queue_dropped + queue.user_dropped
+        lost_in_nfqueue = 0
+        for slot, process in enumerate(self._processes):
+            queue = nfqueue_stats(process.pid, self._first_queue + slot)
+            lost_in_nfqueue += 0 if queue is None else queue.queue_dropped + queue.user_dropped
         return counters(
-            held=line.received - line.released - line.dropped + fabric.backlog_packets,
+            held=line.held + fabric.backlog_packets,
             model_dropped=line.dropped,
             link_queue_dropped=fabric.queue_dropped,
             emulator_dropped=lost_in_nfqueue + fabric.interface_dropped,
@@ -105,8 +136,8 @@ class UserspaceBackend:
         return self._links.stats()
 
     @property
-    def delay_line_pid(self) -> int | None:
-        return self._process.pid if self._process is not None else None
+    def delay_line_pids(self) -> list[int]:
+        return [process.pid for process in self._processes]
 
     def close(self) -> None:
         """Stop forwarding, then remove the rule, the delay line, the file and the HTB tree."""
@@ -115,15 +146,14 @@ class UserspaceBackend:
             with contextlib.suppress(FabricError):
                 self._fabric.set_forwarding(False)
                 if self._rule_installed:
-                    run_in_netns(
-                        self._fabric.name, ["iptables", "-w", "-D", *_nfqueue_rule(self._queue)]
-                    )
+                    rule = _nfqueue_rule(self._first_queue, self._queues)
+                    run_in_netns(self._fabric.name, ["iptables", "-w", "-D", *rule])
             self._rule_installed = False
             self._fabric = None
-        if self._process is not None:
-            self._process.stop()
-            self._process.log.unlink(missing_ok=True)
-            self._process = None
+        for process in self._processes:
+            process.stop()
+            process.log.unlink(missing_ok=True)
+        self._processes.clear()
         if self._links is not None:
             self._links.close()
             self._links = None
