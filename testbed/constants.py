@@ -24,3 +24,7 @@ SPEED_OF_LIGHT_KM_S = 299_792.458
 """Speed of light in vacuum, exact by the definition of the metre (SI, 1983)."""
 
 SECONDS_PER_DAY = 86_400.0
+
+LINUX_CONGESTION_CONTROL = "cubic"
+"""Linux's default TCP congestion control since 2.6.19 (what a node's stack runs unless
+its host was configured otherwise)."""

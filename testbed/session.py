@@ -106,6 +106,11 @@ class _Client:
         """Run a command inside a node; its output goes to `output` as it comes, when given."""
         return exec_in_node(node, command, output)
 
+    def spawn(self, node: str, command: Sequence[str]) -> None:
+        """Start a command inside a node in the background (a server, say); it ends with
+        the node."""
+        containers.start_in_node(containers.docker_client(), node, command)
+
     def deploy(
         self,
         workflow: Workflow | Path | str,

@@ -111,7 +111,7 @@ def iperf3(
         stderr=subprocess.DEVNULL,
     )
     try:
-        _wait_for_listener(lab.node_netns(dst), IPERF3_PORT, _SERVER_START_TIMEOUT_S)
+        wait_for_listener(lab.node_netns(dst), IPERF3_PORT, _SERVER_START_TIMEOUT_S)
         client = subprocess.run(
             ["ip", "netns", "exec", lab.node_netns(src), "iperf3", "-c", str(node_address(dst)),
              "-t", str(seconds), "-O", str(omit_s), "-J", "--get-server-output",
@@ -133,7 +133,7 @@ def iperf3(
     return IperfResult(received, tuple(intervals))
 
 
-def _wait_for_listener(netns: str, port: int, timeout_s: float) -> None:
+def wait_for_listener(netns: str, port: int, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         listing = subprocess.run(
@@ -143,7 +143,7 @@ def _wait_for_listener(netns: str, port: int, timeout_s: float) -> None:
         if listing.stdout.strip():
             return
         time.sleep(0.02)
-    raise RuntimeError(f"iperf3 server in {netns} did not listen within {timeout_s} s")
+    raise RuntimeError(f"nothing in {netns} listened on port {port} within {timeout_s} s")
 
 
 @dataclass(frozen=True)

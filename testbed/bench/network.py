@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from testbed.bench.capacity import bench_capacity
 from testbed.bench.rows import BenchRow
 from testbed.bench.shaping import bench_network
 from testbed.emulation.session import Emulation
@@ -75,6 +76,7 @@ def run_network_bench(
     sizes: Sequence[int],
     fidelity_s: float,
     throughput_s: int,
+    capacity_s: int,
     backend: str | None,
     progress: Callable[[BenchRow], None],
 ) -> list[BenchRow]:
@@ -83,4 +85,5 @@ def run_network_bench(
         for row in bench_bringup(n_nodes, backend):
             progress(row)
             rows.append(row)
-    return rows + bench_network(sizes, throughput_s, fidelity_s, backend, progress)
+    rows += bench_network(sizes, throughput_s, fidelity_s, backend, progress)
+    return rows + bench_capacity(backend, capacity_s, progress=progress)

@@ -42,6 +42,8 @@ class ContainerSpec:
     labels: dict[str, str] = field(default_factory=dict)
     volumes: dict[str, str] = field(default_factory=dict)
     """Host folder -> path inside the node (what the node program writes to the host)."""
+    sysctls: dict[str, str] = field(default_factory=dict)
+    """Namespaced kernel settings of the node (its TCP congestion control)."""
 
 
 def docker_client() -> docker.DockerClient:
@@ -97,6 +99,7 @@ def start_container(
             device_requests=device_requests,
             cap_add=["NET_ADMIN"],
             volumes={host: {"bind": inside} for host, inside in spec.volumes.items()} or None,
+            sysctls=spec.sysctls or None,
         )
     except APIError as error:
         raise SetupError(f"start container {spec.name}", error.explanation or str(error)) from None
@@ -140,6 +143,16 @@ def run_in_node(
         for chunk in client.api.exec_start(exec_id, stream=True):
             output(chunk)
         return int(client.api.exec_inspect(exec_id)["ExitCode"] or 0)
+    except APIError as error:
+        raise SetupError(f"exec in {node}", error.explanation or str(error)) from None
+
+
+def start_in_node(client: docker.DockerClient, node: str, command: Sequence[str]) -> None:
+    """Start `command` inside `node` in the background; it ends with the node."""
+    container = find_node(client, node)
+    try:
+        exec_id = client.api.exec_create(container.id, list(command))["Id"]
+        client.api.exec_start(exec_id, detach=True)
     except APIError as error:
         raise SetupError(f"exec in {node}", error.explanation or str(error)) from None
 

@@ -22,7 +22,7 @@ import numpy as np
 from docker.models.containers import Container
 from pyroute2 import IPRoute
 
-from testbed.emulation import containers, runstate
+from testbed.emulation import containers, runstate, tcp
 from testbed.emulation.addressing import node_address
 from testbed.emulation.fabric import Fabric
 from testbed.emulation.info import INFO_PORT, InfoServer
@@ -209,6 +209,7 @@ class Emulation:
         self.backend = check_host(self.backend_name)
         self.client = containers.docker_client()
         self._check_nodes()
+        tcp.allow_congestion_control(self.scenario.links.congestion_control)
         self._owns_host = True
         remove_leftovers(self.client)
         image = build_node_image(client=self.client).tag
@@ -268,6 +269,7 @@ class Emulation:
                 labels={f"{containers.LABEL}.kind": node.kind.value, **node.spec.labels},
                 command=self.program.command(node, nodes),
                 volumes=dict(self.program.volumes()),
+                sysctls={tcp.SYSCTL_NAME: self.scenario.links.congestion_control},
             )
             container = containers.start_container(client, spec, hosts, self.run_id)
             return NodeHandle(

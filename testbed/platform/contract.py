@@ -31,6 +31,10 @@ REQUEST_HANDLER = "request"
 DELIVERY_HANDLER = "deliver-cast"
 """Handler name of the record a sender leaves for a cast that was not delivered."""
 
+MAX_BODY_BYTES = 256 * 2**20
+"""The largest request body an agent reads: a call or cast carries its message in it
+(base64, so about 190 MiB of pickled value); aiohttp's own default of 1 MiB would refuse
+any message over about 750 kB."""
 MAX_CODE_BYTES = 8 * 2**20
 """A function's source travels in its deploy request; larger code belongs in the image."""
 

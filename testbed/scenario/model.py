@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from testbed.constants import LINUX_CONGESTION_CONTROL
 from testbed.plugins import RUNTIME_POLICIES, SCHEDULERS, STATE_POLICIES
 from testbed.scenario.units import Bytes, Seconds
 
@@ -211,6 +212,8 @@ class LinksSpec(Model):
     ground: GroundLinkSpec = GroundLinkSpec()
     terrestrial: TerrestrialSpec = TerrestrialSpec()
     queue_min_s: Seconds = Field(default=0.05, alias="queue_min", ge=0)
+    congestion_control: str = Field(default=LINUX_CONGESTION_CONTROL, pattern=r"^[a-z0-9_]+$")
+    """TCP congestion control of every node (Linux's default), whatever the host's is."""
 
 
 # ---------------------------------------------------------------- ground stations

@@ -55,6 +55,8 @@ def _message(error: dict[str, Any]) -> str:
         return "must be a list"
     if kind in ("dict_type", "model_type", "model_attributes_type"):
         return "must be a mapping"
+    if kind == "string_pattern_mismatch":
+        return f"must match {ctx.get('pattern', 'the allowed form')}"
     if kind == "too_short":
         return f"needs at least {ctx.get('min_length', 1)} item(s)"
     if kind in ("datetime_parsing", "datetime_type", "datetime_from_date_parsing"):

@@ -7,9 +7,9 @@ import json
 import os
 
 import pytest
-from netem_vm import VmError, run_in_vm
 
 from testbed.bench.lab import Lab
+from testbed.bench.netem_vm import VmError, run_in_vm
 from testbed.emulation.shaping.backend import BackendUnavailable
 from testbed.emulation.shaping.netem import NetemBackend
 from testbed.emulation.shaping.selection import netem_supported, select_backend

@@ -10,7 +10,8 @@ import re
 import statistics
 
 import pytest
-from netem_vm import VmError, VmResult, run_in_vm
+
+from testbed.bench.netem_vm import VmError, VmResult, run_in_vm
 
 pytestmark = pytest.mark.system
 

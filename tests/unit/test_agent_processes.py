@@ -403,3 +403,15 @@ def test_a_cast_sent_again_with_the_same_id_runs_once(pair: tuple[Agent, Agent])
     time.sleep(0.3)
     assert len(casts() or []) == 2, "the repeat never ran"
     assert n1.health()["messages"]["repeats_received"] == 1
+
+
+def test_a_call_carries_a_message_of_megabytes(pair: tuple[Agent, Agent]) -> None:
+    """aiohttp reads 1 MiB bodies by default; messages of a few MB (an image, a frame)
+    must pass."""
+    n1, _ = pair
+    n1.deploy("sizes", "key_value.py")
+    status, body = n1.call("sizes", ("put", "big", bytes(5_000_000)))
+    assert status == 200, body
+    status, body = n1.call("sizes", ("get", "big"))
+    assert status == 200, str(body)[:300]
+    assert len(codec.decode(body["reply"])) == 5_000_000

@@ -127,6 +127,7 @@ def test_valid_scenario_loads_into_typed_objects(tmp_path: Path) -> None:
         ("nodes", [], "nodes: needs at least 1 item"),
         ("platform", {"scheduler": "magic"}, "platform.scheduler: must be 'hyperdrive'"),
         ("surprise", 1, "surprise: unknown key"),
+        ("links", {"congestion_control": "Cubic!"}, "links.congestion_control: must match"),
         (
             "nodes[2].select.bbox",
             {"lat_min": 1, "lat_max": 2, "lon_min": 0, "lon_max": 1},

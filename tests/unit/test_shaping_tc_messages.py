@@ -53,7 +53,8 @@ def test_htb_class_states_rate_and_ceil(create: bool) -> None:
     assert parms["rate"] == parms["ceil"] == 12_500_000
     assert parms["rate___reserved"] == tc_messages.TC_LINKLAYER_ETHERNET
     burst_s = parms["buffer"] * tc_messages.PSCHED_NS_PER_TICK / 1e9
-    assert burst_s == pytest.approx((12_500 + 1600) / 12_500_000, rel=1e-3)
+    burst_bytes = 12_500_000 * tc_messages.HTB_BURST_S + 1600
+    assert burst_s == pytest.approx(burst_bytes / 12_500_000, rel=1e-3)
 
 
 def test_htb_class_above_32_bits_uses_rate64() -> None:

@@ -25,7 +25,13 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, ValidationError
 
 from testbed.platform import codec
-from testbed.platform.contract import DeploySpec, Message, RequestPlan, TopologySpec
+from testbed.platform.contract import (
+    MAX_BODY_BYTES,
+    DeploySpec,
+    Message,
+    RequestPlan,
+    TopologySpec,
+)
 from testbed.platform.node.agent.node import Agent, DeployError, InvocationError
 from testbed.platform.node.agent.records import Delivery
 from testbed.platform.node.agent.redis_server import RedisServer
@@ -171,7 +177,7 @@ async def plan_requests(request: web.Request) -> web.Response:
 
 def make_app(agent: Agent, redis: RedisServer) -> web.Application:
     """The routes over a started agent and its Redis supervisor."""
-    app = web.Application()
+    app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[AGENT] = agent
     app[REDIS] = redis
     app.router.add_get("/health", health)

@@ -22,9 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-BUILD_SCRIPT = REPO / "scripts" / "netem-vm" / "build.sh"
-ASSETS = REPO / "build" / "netem-vm"
+from testbed.project import require_source_root
+
 QEMU = "qemu-system-x86_64"
 # qboot starts the kernel in well under a second where SeaBIOS takes ~5 s under TCG.
 QBOOT = Path("/usr/share/qemu/qboot.rom")
@@ -48,24 +47,31 @@ class VmResult:
     console: str  # the serial console, for diagnosing the guest
 
 
+def _repo() -> Path:
+    """The checkout: the guest runs its .venv and the build script lives in it."""
+    return require_source_root("the netem VM")
+
+
 def build_assets() -> Path:
     """Build the kernel and initramfs if missing or stale; return their directory.
 
     A lock makes concurrent test processes wait for one build instead of racing it.
     """
-    ASSETS.mkdir(parents=True, exist_ok=True)
-    with (ASSETS / ".lock").open("w") as lock:
+    assets = _repo() / "build" / "netem-vm"
+    build_script = _repo() / "scripts" / "netem-vm" / "build.sh"
+    assets.mkdir(parents=True, exist_ok=True)
+    with (assets / ".lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             proc = subprocess.run(
-                [str(BUILD_SCRIPT), str(ASSETS)], capture_output=True, text=True, check=False
+                [str(build_script), str(assets)], capture_output=True, text=True, check=False
             )
         except OSError as error:
-            raise VmError(f"netem-vm assets: cannot run {BUILD_SCRIPT}: {error}") from error
+            raise VmError(f"netem-vm assets: cannot run {build_script}: {error}") from error
     if proc.returncode != 0:
         lines = (proc.stderr or proc.stdout).strip().splitlines()
-        raise VmError(lines[-1] if lines else f"netem-vm assets: {BUILD_SCRIPT} failed")
-    return ASSETS
+        raise VmError(lines[-1] if lines else f"netem-vm assets: {build_script} failed")
+    return assets
 
 
 def qemu_command(assets: Path, job_dir: Path) -> list[str]:
@@ -87,7 +93,7 @@ def qemu_command(assets: Path, job_dir: Path) -> list[str]:
         "-initrd", str(assets / "initramfs.cpio.gz"),
         "-append",
         f"console=ttyS0 panic=-1 quiet vmtest_modules={(assets / 'modules').resolve()} "
-        f"vmtest_repo={REPO}",
+        f"vmtest_repo={_repo()}",
         # multidevs=remap: / spans several host filesystems; without it inode numbers
         # collide and the guest's overlay misbehaves.
         "-virtfs",
@@ -96,7 +102,7 @@ def qemu_command(assets: Path, job_dir: Path) -> list[str]:
         # The repository once more, mounted at its own path after the guest's fresh /tmp and
         # /run: a checkout under /tmp (as CI may make) would be hidden otherwise.
         "-virtfs",
-        f"local,path={REPO},mount_tag=repo,security_model=none,readonly=on,multidevs=remap",
+        f"local,path={_repo()},mount_tag=repo,security_model=none,readonly=on,multidevs=remap",
     ]  # fmt: skip
 
 
@@ -148,7 +154,7 @@ def run_in_vm(
     with tempfile.TemporaryDirectory(prefix="netem-vm-job-") as tmp:
         job_dir = Path(tmp)
         (job_dir / "command").write_text(
-            f"cd {shlex.quote(str(REPO))} || exit 125\nexec {shlex.join(command)}\n"
+            f"cd {shlex.quote(str(_repo()))} || exit 125\nexec {shlex.join(command)}\n"
         )
         began = time.monotonic()
         proc = subprocess.Popen(
