@@ -214,6 +214,10 @@ class CaseResult:
     seconds: tuple[float, ...]
     model: TransferModel
     error: str | None = None
+    queue_dropped: int = 0
+    """Packets the pair's queue dropped meanwhile (a real link's buffer overflowing)."""
+    emulator_dropped: int = 0
+    """Packets the emulator itself lost meanwhile (0 whenever it keeps up)."""
 
     @property
     def ok(self) -> bool:
@@ -276,4 +280,12 @@ def goal_counts(results: Sequence[CaseResult]) -> list[GoalCount]:
             sum(abs((r.rate_share or 0) - 1) <= GOAL_RATE_ERROR for r in longs), len(longs),
         ),
         GoalCount("cases without an error", len(measured), len(results)),
+        GoalCount(
+            "cases where the emulator lost nothing",
+            sum(r.emulator_dropped == 0 for r in results), len(results),
+        ),
+        GoalCount(
+            "cases whose queue never overflowed",
+            sum(r.queue_dropped == 0 for r in results), len(results),
+        ),
     ]  # fmt: skip

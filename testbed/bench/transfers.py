@@ -103,14 +103,24 @@ class TransferBench:
 
     def run(self, case: Case) -> CaseResult:
         model = case_model(case)
+        before = self._drops()
         try:
             if case.path in TCP_PATHS:
-                seconds = self._tcp(case)
+                seconds, error = tuple(self._tcp(case)), None
             else:
-                seconds = self._platform(case, model.total_s * 5 + RECORD_WAIT_S)
-        except BenchCaseError as error:
-            return CaseResult(case, (), model, str(error))
-        return CaseResult(case, tuple(seconds), model)
+                timeout_s = model.total_s * 5 + RECORD_WAIT_S
+                seconds, error = tuple(self._platform(case, timeout_s)), None
+        except BenchCaseError as failure:
+            seconds, error = (), str(failure)
+        after = self._drops()
+        return CaseResult(case, seconds, model, error, after[0] - before[0], after[1] - before[1])
+
+    def _drops(self) -> tuple[int, int]:
+        """Link-queue and emulator drops so far (every pair: the bench runs one at a time)."""
+        backend = self.testbed.emulation.backend
+        assert backend is not None, "the testbed is started"
+        counters = backend.counters()
+        return int(counters["link_queue_dropped"]), int(counters["emulator_dropped"])
 
     # ------------------------------------------------------------------ raw TCP
 
@@ -223,7 +233,7 @@ CSV_FIELDS = (
     "path", "delay_ms", "rate_mbps", "size_bytes", "flows", "batches", "p50_s", "max_s",
     "model_s", "model_handshake_s", "model_slow_start_s", "model_serialization_s",
     "model_propagation_s", "p50_over_model", "max_over_model", "rate_share", "seconds",
-    "netem_p50_s", "netem_seconds", "error",
+    "queue_dropped", "emulator_dropped", "netem_p50_s", "netem_seconds", "error",
 )  # fmt: skip
 
 
@@ -254,6 +264,6 @@ def write_csv(
                 model.slow_start_s, model.serialization_s, model.propagation_s,
                 r.p50_ratio if r.ok else "", r.max_ratio if r.ok else "",
                 "" if not r.ok or r.rate_share is None else r.rate_share,
-                " ".join(f"{s:.6f}" for s in r.seconds),
+                " ".join(f"{s:.6f}" for s in r.seconds), r.queue_dropped, r.emulator_dropped,
                 *_reference_fields(reference.get(case)), r.error or "",
             ])  # fmt: skip

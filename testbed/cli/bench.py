@@ -165,7 +165,8 @@ def _transfers_table(
     )
     headers = (
         "path", "delay ms", "Mbit/s", "size", "flows", "n", "p50", "max", "model",
-        "p50/model", "max/model", "rate %", "netem p50", "netem/model", "error",
+        "p50/model", "max/model", "rate %", "queue drops", "emulator drops", "netem p50",
+        "netem/model", "error",
     )  # fmt: skip
     for header in headers:
         table.add_column(header, justify="left" if header in ("path", "error") else "right")
@@ -177,8 +178,9 @@ def _transfers_table(
         table.add_row(
             case.path, f"{case.pair.delay_ms:g}", f"{case.pair.rate_mbps:g}",
             format_size(case.size_bytes), str(case.flows), str(len(r.seconds)), *figures,
-            f"{r.model.total_s:.4f}", *ratios, share,
-            *_reference_figures(reference.get(case), r.model.total_s), r.error or "",
+            f"{r.model.total_s:.4f}", *ratios, share, str(r.queue_dropped),
+            str(r.emulator_dropped), *_reference_figures(reference.get(case), r.model.total_s),
+            r.error or "",
         )  # fmt: skip
     return table
 

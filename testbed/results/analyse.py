@@ -17,6 +17,7 @@ from testbed.results.documents import Summary, read_placements, read_run, write_
 from testbed.results.files import read_csv_rows
 from testbed.results.html import render_report
 from testbed.results.requests import RequestAnalysis, RunFacts
+from testbed.results.state_puts import state_put_rows
 from testbed.results.summary import summarise
 from testbed.results.timeline import DelayTimeline
 
@@ -42,7 +43,8 @@ def write_rows(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
 
 
 def analyse(run_dir: Path) -> Summary:
-    """Write invocations.csv, requests.csv and summary.json; return the summary."""
+    """Write invocations.csv, requests.csv, state_puts.csv and summary.json; return the
+    summary."""
     run = read_run(run_dir)
     if run is None:
         raise UserError(f"{run_dir}: not a results directory (no {layout.RUN})")
@@ -53,6 +55,7 @@ def analyse(run_dir: Path) -> Summary:
     invocations, requests = analysis.invocation_rows(), analysis.request_rows()
     write_rows(run_dir / layout.INVOCATIONS, invocations)
     write_rows(run_dir / layout.REQUESTS, requests)
+    write_rows(run_dir / layout.STATE_PUTS, state_put_rows(records, timeline))
     summary = summarise(
         run, requests, invocations, records, read_placements(run_dir), ticks,
         read_csv_rows(run_dir / layout.RESOURCES), read_csv_rows(run_dir / layout.DATAPLANE),

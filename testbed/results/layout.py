@@ -28,6 +28,7 @@ RECORDS_DIR = "records"
 
 INVOCATIONS = "invocations.csv"
 REQUESTS = "requests.csv"
+STATE_PUTS = "state_puts.csv"
 SUMMARY = "summary.json"
 REPORT = "report.html"
 

@@ -47,12 +47,22 @@ class DelayTimeline:
     def min_delay_ms(self, src: str, dst: str, start_unix: float, end_unix: float) -> float | None:
         """The smallest delay src -> dst in force during [start, end]; None if unknown or
         unreachable throughout. 0 within a node."""
+        found = self.delay_range_ms(src, dst, start_unix, end_unix)
+        return None if found is None else found[0]
+
+    def delay_range_ms(
+        self, src: str, dst: str, start_unix: float, end_unix: float
+    ) -> tuple[float, float] | None:
+        """The smallest and largest delay src -> dst in force during [start, end]; None if
+        unknown or unreachable throughout. 0 within a node."""
         if src == dst:
-            return 0.0
+            return 0.0, 0.0
         if src not in self.names or dst not in self.names or not len(self.applied_unix):
             return None
         first = max(int(np.searchsorted(self.applied_unix, start_unix, side="right")) - 1, 0)
         last = max(int(np.searchsorted(self.applied_unix, end_unix, side="right")) - 1, first)
         a, b = self.names.index(src), self.names.index(dst)
         window = self.delay_ms[first : last + 1, a, b]
-        return None if np.all(np.isnan(window)) else float(np.nanmin(window))
+        if np.all(np.isnan(window)):
+            return None
+        return float(np.nanmin(window)), float(np.nanmax(window))

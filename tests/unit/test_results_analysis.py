@@ -9,6 +9,7 @@ import pytest
 from testbed.platform.contract import InvocationRecord, StateAccess
 from testbed.results.documents import Edge, Placement, Policies, RunDocument
 from testbed.results.requests import RequestAnalysis, RunFacts
+from testbed.results.state_puts import state_put_rows
 from testbed.results.summary import summarise
 from testbed.results.timeline import DelayTimeline
 
@@ -148,3 +149,33 @@ def test_summary_counts_measured_requests_and_local_state_reads() -> None:
     assert summary.decisions.state_ms_mean == 0.25
     assert summary.throughput_per_s == pytest.approx(2 / 10)
     assert summary.run.scheduler == "hyperdrive" and summary.run.backend == "userspace"
+
+
+def _put(node: str, to: str, start: float, seconds: float) -> InvocationRecord:
+    access = {
+        "key": "k", "node": to, "locality": "remote" if to != node else "local",
+        "operation": "put", "size_bytes": 500_000, "seconds": seconds, "hit": None,
+    }  # fmt: skip
+    return _record("produce", node, "ingress", "drone", start, start, start + seconds,
+                   state_accesses=[access])  # fmt: skip
+
+
+def test_state_puts_are_compared_pair_by_pair_with_the_path_they_crossed() -> None:
+    records = [
+        _put("drone", "cloud", T0 + 1, 0.10), _put("drone", "cloud", T0 + 2, 0.12),
+        _put("drone", "cloud", T0 + 3, 0.30),
+        _put("cloud", "sat", T0 + 1, 0.20), _put("cloud", "sat", T0 + 7, 0.05),
+        _put("sat", "sat", T0 + 1, 0.001),  # local: not a transfer
+    ]  # fmt: skip
+    rows = {(row["from"], row["to"]): row for row in state_put_rows(records, _timeline())}
+    assert set(rows) == {("drone", "cloud"), ("cloud", "sat")}
+    steady = rows[("drone", "cloud")]
+    assert (steady["puts"], steady["fastest_ms"], steady["slowest_ms"]) == (3, 100.0, 300.0)
+    assert steady["slowest_over_fastest"] == pytest.approx(3.0)
+    assert steady["path_steady"] is True and steady["delay_min_ms"] == 10.0
+    moved = rows[("cloud", "sat")]
+    assert (moved["delay_min_ms"], moved["delay_max_ms"], moved["path_steady"]) == (
+        5.0,
+        20.0,
+        False,
+    )

@@ -213,3 +213,33 @@ def test_a_new_topology_keeps_the_connections_a_transfer_is_using(redis_servers)
     assert new_connections == 0, "the access was cut and redone on a new connection"
     assert elapsed_s < 1.0, f"the access took {elapsed_s:.2f} s"
     assert kept, "the same client is kept"
+
+
+def test_a_state_that_takes_longer_than_redis_pys_default_timeout_still_arrives() -> None:
+    """A Redis that trickles a 6 s reply (a large state over a slow link): redis-py's
+    asyncio client times out a whole reply after its 5 s default; the store must wait."""
+    chunks, pause_s = 12, 0.5
+    value = b"v" * (chunks * 1000)
+
+    async def trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while await reader.read(4096):  # any command: answer with the value, slowly
+            writer.write(b"$%d\r\n" % len(value))
+            for start in range(0, len(value), 1000):
+                await asyncio.sleep(pause_s)
+                writer.write(value[start : start + 1000])
+                await writer.drain()
+            writer.write(b"\r\n")
+            await writer.drain()
+        writer.close()
+
+    async def main() -> bytes | None:
+        server = await asyncio.start_server(trickle, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        clients = NodeClients({"slow": ("127.0.0.1", port)})
+        try:
+            return await clients["slow"].get("key")
+        finally:
+            await clients.aclose()
+            server.close()
+
+    assert asyncio.run(main()) == value

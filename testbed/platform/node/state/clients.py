@@ -13,6 +13,13 @@ from collections.abc import Mapping
 
 import redis.asyncio as redis
 
+TRANSFER_TIMEOUT_S = 100.0
+"""How long one state transfer may take: redis-py's asyncio client applies its socket
+timeout (5 s by default in redis-py 8) to a whole reply, so without this a 50 MB state over
+a 100 Mbit/s pair (4.5 s) or 10 MB over 10 Mbit/s (8.4 s) timed out and was sent again until
+the handler gave up (`testbed bench transfers`). 100 MB over 10 Mbit/s takes 84 s."""
+CONNECT_TIMEOUT_S = 10.0
+
 
 class NodeClients:
     """Clients by node name, each opened on first use from the node's (host, port)."""
@@ -28,7 +35,12 @@ class NodeClients:
             except KeyError:
                 known = ", ".join(self._addresses)
                 raise KeyError(f"no Redis address for node {node!r} (known: {known})") from None
-            self._clients[node] = redis.Redis(host=host, port=port)
+            self._clients[node] = redis.Redis(
+                host=host,
+                port=port,
+                socket_timeout=TRANSFER_TIMEOUT_S,
+                socket_connect_timeout=CONNECT_TIMEOUT_S,
+            )
         return self._clients[node]
 
     async def adopt(self, addresses: Mapping[str, tuple[str, int]]) -> None:
