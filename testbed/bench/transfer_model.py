@@ -4,8 +4,11 @@ measured transfers against (slow-start rounds + round trips + bytes on the wire 
 It is deliberately the textbook model, not a TCP simulator: a fresh connection pays one
 round trip for the handshake and then doubles its window every round trip from the initial
 window until the window covers the pair's bandwidth-delay product; from then on the link's
-rate decides. A reused connection starts with its window open. The rate applies to the
-bytes on the wire (the shaper counts Ethernet frames), so headers are counted.
+rate decides. A reused connection starts with its window open, unless it stood idle longer
+than its retransmission timeout: then it starts again from the initial window, with no
+handshake (RFC 2861 as Linux does it, `net.ipv4.tcp_slow_start_after_idle`, on by
+default). The rate applies to the bytes on the wire (the shaper counts Ethernet frames), so
+headers are counted.
 """
 
 from __future__ import annotations
@@ -55,10 +58,12 @@ def model_transfer(
     fresh: bool,
     flows: int = 1,
     answered: bool = True,
+    after_idle: bool = False,
 ) -> TransferModel:
     """`flows` transfers of `size_bytes` each at once over one pair (`delay_ms` one way,
     `rate_mbps` shared), timed from the first byte sent (or connect, when `fresh`) until
-    the last byte arrived, plus the answer's way back when `answered`.
+    the last byte arrived, plus the answer's way back when `answered`; `after_idle`: on a
+    reused connection that stood idle (slow start again, no handshake).
 
     The flows share the rate and start together, so they act as one window `flows` times
     the initial one.
@@ -69,7 +74,7 @@ def model_transfer(
     rate_bytes_per_s = rate_mbps * 1e6 / 8
     remaining = flows * wire_bytes(size_bytes)
     slow_start_s = 0.0
-    if fresh:
+    if fresh or after_idle:
         window = flows * INITIAL_WINDOW_SEGMENTS * (MSS_BYTES + HEADER_BYTES)
         bdp_bytes = rate_bytes_per_s * rtt_s
         while remaining > window and window < bdp_bytes:

@@ -158,9 +158,12 @@ def start_in_node(client: docker.DockerClient, node: str, command: Sequence[str]
 
 
 def set_paused(containers: Iterable[Container], paused: bool) -> None:
-    """Pause (frozen, like Celestial's suspended machines) or resume containers."""
+    """Pause (frozen, like Celestial's suspended machines) or resume containers; one that
+    exited meanwhile is left alone (the tick loop finds it stopped)."""
     for container in containers:
         container.reload()
+        if container.status not in ("running", "paused"):
+            continue
         is_paused = container.status == "paused"
         if paused and not is_paused:
             container.pause()

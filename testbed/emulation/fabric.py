@@ -151,6 +151,14 @@ class Fabric:
     def node_indices(self) -> list[int]:
         return sorted(self._ifindex)
 
+    def detach(self, index: int) -> None:
+        """Remove node `index`'s veth (both ends; a stopped node's end may still linger in
+        its dying namespace); nothing if it is not attached."""
+        ifindex = self._ifindex.pop(index, None)
+        if ifindex is not None:
+            with contextlib.suppress(NetlinkError):
+                self._require_ipr().link("del", index=ifindex)
+
     def teardown(self) -> None:
         """Remove every veth and the namespace; safe to call twice or after a failure."""
         if self._ipr is not None:

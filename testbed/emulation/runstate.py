@@ -24,6 +24,10 @@ class Document(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
+NodeState = Literal["running", "paused", "stopped"]
+"""paused: outside its bounding box (frozen); stopped: its container exited."""
+
+
 class NodeRecord(Document):
     """One emulated node as `status`, the info service and a run's nodes.json show it."""
 
@@ -31,7 +35,7 @@ class NodeRecord(Document):
     kind: str
     address: str
     management_address: str
-    state: Literal["running", "paused"]
+    state: NodeState
     container: str
 
 

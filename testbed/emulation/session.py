@@ -8,6 +8,7 @@ nodes is a `NodeProgram` the caller hands over: the emulator knows nothing of it
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -24,6 +25,7 @@ from pyroute2 import IPRoute
 
 from testbed.emulation import containers, runstate, tcp
 from testbed.emulation.addressing import node_address
+from testbed.emulation.exits import ExitWatch
 from testbed.emulation.fabric import Fabric
 from testbed.emulation.info import INFO_PORT, InfoServer
 from testbed.emulation.program import IdleProgram, NodeProgram
@@ -41,6 +43,7 @@ from testbed.topology.engine import TopologyEngine
 from testbed.topology.nodes import EmulatedNode
 from testbed.topology.paths import PathMatrix
 
+LOG = logging.getLogger(__name__)
 CONTAINER_PREFIX = "leotrek-"
 _START_WORKERS = 4
 _READY_TIMEOUT_S = 90.0
@@ -49,7 +52,9 @@ _READY_POLL_S = 0.2
 
 @dataclass
 class NodeHandle:
-    """A running node: its place in the matrices, its container and its addresses."""
+    """A node: its place in the matrices, its container and its addresses; `paused` while
+    outside its bounding box, `stopped` once its container exited (killed, out of memory):
+    a stopped node stays out of the run."""
 
     index: int
     node: EmulatedNode
@@ -57,6 +62,11 @@ class NodeHandle:
     address: str
     management_address: str
     paused: bool = False
+    stopped: bool = False
+
+    @property
+    def state(self) -> runstate.NodeState:
+        return "stopped" if self.stopped else "paused" if self.paused else "running"
 
     @property
     def name(self) -> str:
@@ -68,7 +78,7 @@ class NodeHandle:
             kind=self.node.kind.value,
             address=self.address,
             management_address=self.management_address,
-            state="paused" if self.paused else "running",
+            state=self.state,
             container=self.container.name,
         )
 
@@ -132,6 +142,7 @@ class Emulation:
         self.ticks: TickLoop | None = None
         self.info: InfoServer | None = None
         self.nodes: list[NodeHandle] = []
+        self.exits: ExitWatch | None = None
         self.counters = CounterSampler()
         """Counters of what can hold or drop traffic, after every tick (`network.*`)."""
         self.observers.append(self.counters)
@@ -171,8 +182,8 @@ class Emulation:
         return {} if latest is None else dict(latest.values)
 
     def running_nodes(self) -> list[NodeHandle]:
-        """Nodes that can answer now (a paused container cannot)."""
-        return [handle for handle in self.nodes if not handle.paused]
+        """Nodes that can answer now (a paused or stopped container cannot)."""
+        return [handle for handle in self.nodes if handle.state == "running"]
 
     # -- life cycle
 
@@ -218,9 +229,10 @@ class Emulation:
         self.nodes = self._start_containers(image)
         self._step("attaching the nodes to the emulated network")
         self.fabric = Fabric().create()
-        for handle in self.nodes:
-            pid = containers.container_pid(handle.container)
-            self.fabric.attach(handle.index, f"/proc/{pid}/ns/net")
+        pids = {handle.index: containers.container_pid(handle.container) for handle in self.nodes}
+        self.exits = ExitWatch(pids)
+        for index, pid in pids.items():
+            self.fabric.attach(index, f"/proc/{pid}/ns/net")
             _drop_default_route(pid)
         self._step(f"shaping with the {self.backend.name} backend")
         self.backend.setup(self.fabric, len(self.nodes))
@@ -229,7 +241,7 @@ class Emulation:
         # Before the first tick, which pauses satellites outside their box.
         self._step(f"waiting for {self.program.description} in every node")
         self._wait_until_ready()
-        self.ticks = TickLoop(self.engine, self.backend, self._follow_activity, self.observers)
+        self.ticks = TickLoop(self.engine, self.backend, self._follow_nodes, self.observers)
         self.ticks.apply(0, self.engine.tick_times()[0])
         self.info = InfoServer(self, containers.MANAGEMENT_GATEWAY).start()
         self._write_controller_record()
@@ -289,10 +301,23 @@ class Emulation:
         assert self.ticks is not None
         return self.ticks.apply(index, moment, late_after)
 
-    def _follow_activity(self, active: np.ndarray) -> None:
-        """Satellites outside their bounding box are frozen, as Celestial suspends them."""
+    def _follow_nodes(self, active: np.ndarray) -> None:
+        """Satellites outside their bounding box are frozen, as Celestial suspends them.
+        A node whose container exited is stopped: its veth goes at once (the kernel keeps a
+        dead namespace, and so its end, while its closed connections linger), and the
+        run goes on without it."""
+        assert self.exits is not None and self.fabric is not None
+        for index in self.exits.exited():
+            handle = self.nodes[index]
+            handle.stopped = True
+            self.fabric.detach(index)
+            LOG.warning("node %s stopped: its container exited; the run goes on", handle.name)
         for handle in self.nodes:
-            if handle.node.bbox is None or handle.paused == (not active[handle.index]):
+            if (
+                handle.stopped
+                or handle.node.bbox is None
+                or handle.paused == (not active[handle.index])
+            ):
                 continue
             containers.set_paused([handle.container], paused=not active[handle.index])
             handle.paused = not active[handle.index]
@@ -344,6 +369,8 @@ class Emulation:
         if self.info is not None:
             self.info.stop()
         self.counters.stop()
+        if self.exits is not None:
+            self.exits.close()
         if self._owns_host:
             if self.backend is not None:
                 self.backend.close()

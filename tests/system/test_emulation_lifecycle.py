@@ -228,3 +228,37 @@ def test_bounding_box_satellites_outside_the_box_are_paused(
     assert lost.returncode != 0 and " 0 received" in lost.stdout
     cli("down")
     assert_clean(clean_host)
+
+
+def test_a_node_whose_container_dies_is_stopped_and_the_run_goes_on(
+    clean_host: dict[str, object],
+) -> None:
+    """A killed container takes its end of the fabric (and its queues) along: the controller
+    marks the node stopped, keeps shaping the others, and `down` leaves nothing behind."""
+    cli("up", str(DEMO), "--detach", "--duration", "5m")
+    status = json.loads(cli("status", "--json").stdout)
+    satellites = [node["name"] for node in status["nodes"] if node["name"].startswith("sat-")]
+    victim, witness = satellites[0], satellites[1]
+    subprocess.run(["docker", "kill", f"leotrek-{victim}"], check=True, capture_output=True)
+    ticks_at_kill = status["tick_stats"]["ticks"]
+    deadline = time.monotonic() + 20
+    while True:
+        status = json.loads(cli("status", "--json").stdout)
+        states = {node["name"]: node["state"] for node in status["nodes"]}
+        if states[victim] == "stopped" or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert states[victim] == "stopped", states
+    assert {state for name, state in states.items() if name != victim} == {"running"}
+    time.sleep(3)
+    status = json.loads(cli("status", "--json").stdout)
+    assert status["running"] is True
+    assert status["tick_stats"]["ticks"] >= ticks_at_kill + 3, "the ticks go on"
+    with TopologyEngine(load_scenario(DEMO)) as engine:
+        matrix = engine.paths(parse_instant(status["sim_time"]), ["cloud", witness])
+    ping = cli("exec", "cloud", "--", "ping", "-c", "5", "-i", "0.2", witness)
+    rtts = [float(x) for x in re.findall(r"time=([\d.]+) ms", ping.stdout)]
+    expected_rtt = float(matrix.delay_ms[0, 1] + matrix.delay_ms[1, 0])
+    assert len(rtts) == 5 and abs(float(np.median(rtts)) - expected_rtt) < 2.0, (rtts, expected_rtt)
+    cli("down")
+    assert_clean(clean_host)

@@ -11,6 +11,8 @@ from aiohttp import web
 
 from testbed.platform.node.agent import courier
 from testbed.platform.node.agent.courier import Courier, RecentIds
+from testbed.platform.node.peers import DEAD_PEER_TIMEOUT_S, peer_socket
+from testbed.platform.node.state import NodeClients
 
 
 @pytest.fixture(autouse=True)
@@ -109,3 +111,19 @@ def test_ids_are_unique_and_repeats_are_recognised_within_capacity() -> None:
     assert recent.first_time("c"), "c pushes a out"
     assert recent.first_time("a"), "a is forgotten beyond the capacity"
     assert recent.first_time(None) and recent.first_time(None), "no id: never a repeat"
+
+
+def test_connections_to_peers_give_up_on_a_silent_peer_after_the_dead_peer_timeout() -> None:
+    sock = peer_socket((socket.AF_INET, socket.SOCK_STREAM, 0, "", ("127.0.0.1", 0)))
+    with sock:
+        timeout_ms = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT)
+    assert timeout_ms == DEAD_PEER_TIMEOUT_S * 1000
+
+    async def options() -> dict[int, int]:
+        clients = NodeClients({"a": ("127.0.0.1", 6379)})
+        try:
+            return clients["a"].connection_pool.connection_kwargs["socket_keepalive_options"]
+        finally:
+            await clients.aclose()
+
+    assert asyncio.run(options()) == {socket.TCP_USER_TIMEOUT: timeout_ms}, "state transfers too"

@@ -52,6 +52,13 @@ def test_a_fresh_connection_doubles_its_window_until_it_covers_the_bdp() -> None
     assert model.serialization_s == pytest.approx(remaining * 8 / 100e6)
 
 
+def test_a_connection_idle_for_long_starts_slow_again_without_a_handshake() -> None:
+    fresh = model_transfer(20_000_000, 50.0, 100.0, fresh=True)
+    idle = model_transfer(20_000_000, 50.0, 100.0, fresh=False, after_idle=True)
+    assert idle.handshake_s == 0 and idle.slow_start_s == fresh.slow_start_s
+    assert idle.total_s == pytest.approx(fresh.total_s - 0.1)
+
+
 def test_a_transfer_within_the_initial_window_needs_no_round_of_slow_start() -> None:
     model = model_transfer(10_000, 150.0, 10.0, fresh=True)
     assert model.slow_start_s == 0

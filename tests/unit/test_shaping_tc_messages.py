@@ -194,5 +194,17 @@ def test_htb_tree_restates_only_rates_that_moved() -> None:
     assert options(only).get_attr("TCA_HTB_PARMS")["rate"] == 2_500_000
 
 
+def test_a_node_whose_interface_vanished_gets_no_request_from_then_on() -> None:
+    tree = HtbTree([10, 11, 12])
+    pairs = np.argwhere(~np.eye(3, dtype=bool))
+    tree.mark_gone({10, 12, 99})
+    assert tree.gone.tolist() == [False, True, False]
+    live = tree.live_pairs(pairs)
+    assert {tuple(pair) for pair in live.tolist()} == {(1, 0), (2, 0), (0, 2), (1, 2)}
+    assert {decode(m)["index"] for m in tree.teardown_messages()} == {10, 12}
+    tree.mark_gone({10, 11, 12})
+    assert tree.gone.tolist() == [False, True, False], "a stopped node does not come back"
+
+
 def test_unlimited_rate_becomes_the_line_rate() -> None:
     assert rate_bytes_s(np.inf) == rate_bytes_s(1e9) == 100_000 * 1_000_000 // 8

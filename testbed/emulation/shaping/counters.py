@@ -58,26 +58,38 @@ def nfqueue_stats(netns_pid: int, queue: int) -> QueueStats | None:
 class FabricStats:
     """The fabric's egress queues (the pairs' HTB trees) and interfaces, summed."""
 
-    backlog_packets: int
-    queue_dropped: int
-    interface_dropped: int
+    backlog_packets: int = 0
+    queue_dropped: int = 0
+    interface_dropped: int = 0
+
+    def __add__(self, other: FabricStats) -> FabricStats:
+        return FabricStats(
+            self.backlog_packets + other.backlog_packets,
+            self.queue_dropped + other.queue_dropped,
+            self.interface_dropped + other.interface_dropped,
+        )
 
 
-def fabric_stats(ipr: IPRoute, ifindexes: Iterable[int]) -> FabricStats:
-    """Sums over the root HTB qdiscs and the veths `ifindexes` (the fabric's side)."""
+def fabric_stats(ipr: IPRoute, ifindexes: Iterable[int]) -> dict[int, FabricStats]:
+    """Per veth of `ifindexes` (the fabric's side) that is still there: its root HTB
+    qdisc's backlog and drops, and its own drops."""
     wanted = set(ifindexes)
-    backlog = dropped = 0
-    for qdisc in ipr.get_qdiscs():
-        if qdisc["index"] in wanted and qdisc["parent"] == TC_H_ROOT:
-            stats = qdisc.get_attr("TCA_STATS") or {}
-            backlog += int(stats.get("qlen", 0))
-            dropped += int(stats.get("drop", 0))
-    interface_dropped = 0
+    interface_dropped = {}
     for link in ipr.get_links():
         if link["index"] in wanted:
             stats = link.get_attr("IFLA_STATS64") or {}
-            interface_dropped += int(stats.get("rx_dropped", 0)) + int(stats.get("tx_dropped", 0))
-    return FabricStats(backlog, dropped, interface_dropped)
+            interface_dropped[link["index"]] = int(stats.get("rx_dropped", 0)) + int(
+                stats.get("tx_dropped", 0)
+            )
+    queues = {}
+    for qdisc in ipr.get_qdiscs():
+        if qdisc["index"] in interface_dropped and qdisc["parent"] == TC_H_ROOT:
+            stats = qdisc.get_attr("TCA_STATS") or {}
+            queues[qdisc["index"]] = (int(stats.get("qlen", 0)), int(stats.get("drop", 0)))
+    return {
+        ifindex: FabricStats(*queues.get(ifindex, (0, 0)), dropped)
+        for ifindex, dropped in interface_dropped.items()
+    }
 
 
 def counters(

@@ -82,10 +82,21 @@ class HtbTree:
         n = len(self.ifindex)
         self._applied_mbps = np.full((n, n), np.nan)
         self._fifo_bytes = np.zeros((n, n))
+        self.gone = np.zeros(n, dtype=bool)
+        """Nodes whose interface vanished (their container stopped): no request goes there."""
 
     @property
     def n_nodes(self) -> int:
         return len(self.ifindex)
+
+    def live_pairs(self, pairs: Pairs) -> Pairs:
+        """The pairs whose destination's interface is still there."""
+        return pairs[~self.gone[pairs[:, 1]]] if self.gone.any() else pairs
+
+    def mark_gone(self, present_ifindexes: set[int]) -> None:
+        """Mark the nodes whose interface is not among `present_ifindexes` (never undone: a
+        stopped container's interface does not come back)."""
+        self.gone |= ~np.isin(self.ifindex, list(present_ifindexes))
 
     def setup_messages(self) -> list[bytes]:
         """Root qdisc, default class, one class per source and the classifier, per dst."""
@@ -141,4 +152,6 @@ class HtbTree:
         ]
 
     def teardown_messages(self) -> list[bytes]:
-        return [tc_messages.delete_root_qdisc(ifindex) for ifindex in self.ifindex.tolist()]
+        return [
+            tc_messages.delete_root_qdisc(ifindex) for ifindex in self.ifindex[~self.gone].tolist()
+        ]

@@ -104,21 +104,24 @@ class NetemBackend:
         if self._tc is None:
             raise RuntimeError("netem backend is not set up")
         ifindex = self._tc.tree.ifindex
-        src, dst = pairs[:, 0], pairs[:, 1]
-        loss = state.loss[src, dst].copy()
-        loss[~state.reachable[src, dst]] = 1.0
-        leaves = [
-            leaf_message(i, s, delay_ms=d, loss=p, rate_mbps=r, queue_bytes=q, create=False)
-            for i, s, d, p, r, q in zip(
-                ifindex[dst].tolist(),
-                src.tolist(),
-                state.delay_ms[src, dst].tolist(),
-                loss.tolist(),
-                state.rate_mbps[src, dst].tolist(),
-                queue_limit_bytes(state, src, dst).tolist(),
-                strict=True,
-            )
-        ]
+
+        def leaves(live: Pairs) -> list[bytes]:
+            src, dst = live[:, 0], live[:, 1]
+            loss = state.loss[src, dst].copy()
+            loss[~state.reachable[src, dst]] = 1.0
+            return [
+                leaf_message(i, s, delay_ms=d, loss=p, rate_mbps=r, queue_bytes=q, create=False)
+                for i, s, d, p, r, q in zip(
+                    ifindex[dst].tolist(),
+                    src.tolist(),
+                    state.delay_ms[src, dst].tolist(),
+                    loss.tolist(),
+                    state.rate_mbps[src, dst].tolist(),
+                    queue_limit_bytes(state, src, dst).tolist(),
+                    strict=True,
+                )
+            ]
+
         self._tc.apply(state, pairs, leaves)
         return ApplyStats(pairs=len(pairs), seconds=time.perf_counter() - start)
 

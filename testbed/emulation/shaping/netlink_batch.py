@@ -33,14 +33,16 @@ _ERROR = struct.Struct("=i")
 
 
 class NetlinkBatchError(RuntimeError):
-    """A request of the batch was refused; carries the kernel's errno and message."""
+    """Requests of the batch were refused; carries the kernel's errno of each (the first
+    one's message too). Every other request of the batch was carried out."""
 
-    def __init__(self, errno_: int, message: str, failures: int) -> None:
+    def __init__(self, errnos: Sequence[int], message: str) -> None:
         super().__init__(
-            f"{failures} netlink request(s) failed; first: {os.strerror(errno_)}"
+            f"{len(errnos)} netlink request(s) failed; first: {os.strerror(errnos[0])}"
             + (f" ({message})" if message else "")
         )
-        self.errno = errno_
+        self.errno = errnos[0]
+        self.errnos = tuple(errnos)
 
 
 class NetlinkBatch:
@@ -63,8 +65,7 @@ class NetlinkBatch:
         for chunk in _chunks(messages):
             failures.extend(self._send_chunk(chunk))
         if failures:
-            code, text = failures[0]
-            raise NetlinkBatchError(code, text, len(failures))
+            raise NetlinkBatchError([code for code, _ in failures], failures[0][1])
 
     def _send_chunk(self, chunk: Sequence[bytes]) -> list[tuple[int, str]]:
         buffer = bytearray(b"".join(chunk))

@@ -1,9 +1,15 @@
-"""The HTB part both backends share: one tree per fabric, sent through one netlink batch."""
+"""The HTB part both backends share: one tree per fabric, sent through one netlink batch.
+
+A node whose container stops (killed, out of memory) takes its end of the veth along, and
+with it that interface's tree: from then on no request goes there, and its counters keep
+the last figures read.
+"""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+import errno
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from pyroute2 import IPRoute
@@ -17,6 +23,10 @@ if TYPE_CHECKING:
     from testbed.emulation.fabric import Fabric
 
 
+def _no_leaves(_: Pairs) -> Sequence[bytes]:
+    return ()
+
+
 class TcShaper:
     """HTB rate classes toward nodes 0..n-1; a backend adds its own leaf requests."""
 
@@ -24,21 +34,46 @@ class TcShaper:
         self.tree = HtbTree([fabric.ifindex(node) for node in range(n_nodes)])
         self._netns = fabric.name
         self._batch: NetlinkBatch | None = NetlinkBatch(fabric.netns_path)
+        self._last_stats: dict[int, FabricStats] = {}
 
     def fabric_stats(self) -> FabricStats:
         """The tree's queues and the fabric's veths, read on a netlink socket of the calling
-        thread's own (the tick loop's batch socket stays the tick loop's)."""
+        thread's own (the tick loop's batch socket stays the tick loop's). A vanished
+        interface counts with the drops last read and nothing held."""
         with IPRoute(netns=self._netns, flags=0) as ipr:
-            return fabric_stats(ipr, self.tree.ifindex.tolist())
+            present = fabric_stats(ipr, self.tree.ifindex.tolist())
+        self.tree.mark_gone(set(present))
+        for ifindex, stats in self._last_stats.items():
+            if ifindex not in present:
+                present[ifindex] = FabricStats(0, stats.queue_dropped, stats.interface_dropped)
+        self._last_stats = present
+        return sum(present.values(), FabricStats())
 
     def setup(self, leaves: Sequence[bytes] = ()) -> None:
         self._require().send([*self.tree.setup_messages(), *leaves])
 
-    def apply(self, state: LinkState, pairs: Pairs, leaves: Sequence[bytes] = ()) -> None:
-        """Restate changed rates and the given leaf requests in one batch."""
+    def apply(
+        self,
+        state: LinkState,
+        pairs: Pairs,
+        leaves: Callable[[Pairs], Sequence[bytes]] = _no_leaves,
+    ) -> None:
+        """Restate changed rates and the backend's `leaves` requests for the pairs in one
+        batch, leaving out destinations that are gone. A destination whose interface
+        vanished meanwhile fails its requests with ENODEV (the others were carried out):
+        it is marked gone; any other failure raises."""
         if state.n_nodes != self.tree.n_nodes:
             raise ValueError(f"state has {state.n_nodes} nodes, shaper {self.tree.n_nodes}")
-        self._require().send([*self.tree.rate_messages(state, pairs), *leaves])
+        live = self.tree.live_pairs(pairs)
+        try:
+            self._require().send([*self.tree.rate_messages(state, live), *leaves(live)])
+        except NetlinkBatchError as failure:
+            if set(failure.errnos) != {errno.ENODEV}:
+                raise
+            with IPRoute(netns=self._netns, flags=0) as ipr:
+                self.tree.mark_gone({link["index"] for link in ipr.get_links()})
+            if not self.tree.gone[live[:, 1]].any():
+                raise
 
     def close(self) -> None:
         """Remove the root qdiscs (and so every class and leaf); idempotent."""

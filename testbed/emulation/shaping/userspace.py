@@ -111,7 +111,8 @@ class UserspaceBackend:
         for process in self._processes:
             process.check_alive()
         self._links.write(state, pairs)
-        self._tc.apply(state, pairs, self._tc.tree.fifo_messages(state, pairs, create=False))
+        tree = self._tc.tree
+        self._tc.apply(state, pairs, lambda live: tree.fifo_messages(state, live, create=False))
         return ApplyStats(pairs=len(pairs), seconds=time.perf_counter() - start)
 
     def counters(self) -> Mapping[str, int]:

@@ -135,7 +135,9 @@ def deploy(
             for name in reversed(function_order(workflow)):
                 node = by_name[name].node
                 if node not in agent_urls:
-                    raise SetupError(f"deploying {name}", f"node {node} cannot answer (paused)")
+                    raise SetupError(
+                        f"deploying {name}", f"node {node} cannot answer (paused or stopped)"
+                    )
                 response = client.post(
                     f"{agent_urls[node]}/instances", json=specs[name].model_dump(mode="json")
                 )

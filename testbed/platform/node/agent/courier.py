@@ -2,10 +2,11 @@
 send time, POSTed to the target's agent over the emulated network.
 
 A cast that fails on the way (a connection reset, a keep-alive connection the other side
-closed, no answer in time) is sent again, a bounded number of times with a short backoff;
-the receiver recognises a repeat by its id and does not run it twice. What is given up
-after the last attempt is reported to the caller, which records it. Calls are sent once:
-their caller waits for the answer and sees the failure.
+closed, a peer silent for `peers.DEAD_PEER_TIMEOUT_S`, no answer in time) is sent again, a
+bounded number of times with a short backoff; the receiver recognises a repeat by its id
+and does not run it twice. What is given up after the last attempt is reported to the
+caller, which records it. Calls are sent once: their caller waits for the answer and sees
+the failure.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+
+from testbed.platform.node.peers import peer_socket
 
 CONNECT_TIMEOUT_S = 10.0
 """Long enough for two lost SYNs (retransmitted after 1 s and 3 s) on an emulated link."""
@@ -47,7 +50,8 @@ class Courier:
         self._numbers = itertools.count(1)
         self.counters = CourierCounters()
         timeout = aiohttp.ClientTimeout(total=TOTAL_TIMEOUT_S, sock_connect=CONNECT_TIMEOUT_S)
-        self._session = aiohttp.ClientSession(timeout=timeout)
+        connector = aiohttp.TCPConnector(socket_factory=peer_socket)
+        self._session = aiohttp.ClientSession(timeout=timeout, connector=connector)
 
     async def close(self) -> None:
         await self._session.close()
