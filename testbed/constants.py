@@ -28,3 +28,6 @@ SECONDS_PER_DAY = 86_400.0
 LINUX_CONGESTION_CONTROL = "cubic"
 """Linux's default TCP congestion control since 2.6.19 (what a node's stack runs unless
 its host was configured otherwise)."""
+NODE_SLOW_START_AFTER_IDLE = False
+"""The nodes' `net.ipv4.tcp_slow_start_after_idle` unless a scenario says otherwise (Linux:
+on); see `LinksSpec.slow_start_after_idle`."""

@@ -12,7 +12,7 @@ from types import TracebackType
 
 from pyroute2 import IPRoute
 
-from testbed.constants import LINUX_CONGESTION_CONTROL
+from testbed.constants import LINUX_CONGESTION_CONTROL, NODE_SLOW_START_AFTER_IDLE
 from testbed.emulation import namespaces, tcp
 from testbed.emulation.addressing import fabric_netns_name, node_netns_name
 from testbed.emulation.fabric import Fabric, run_in_netns
@@ -26,10 +26,8 @@ class Lab:
         n_nodes: int,
         backend: ShapingBackend,
         instance: str | None = None,
-        congestion_control: str = LINUX_CONGESTION_CONTROL,
     ):
         self.n_nodes = n_nodes
-        self.congestion_control = congestion_control
         self.backend = backend
         self.instance = instance or f"lab{os.getpid()}"
         self.fabric = Fabric(fabric_netns_name(self.instance))
@@ -41,7 +39,7 @@ class Lab:
 
     def open(self) -> Lab:
         try:
-            tcp.allow_congestion_control(self.congestion_control)
+            tcp.allow_congestion_control(LINUX_CONGESTION_CONTROL)
             self.fabric.create()
             for index in range(self.n_nodes):
                 name = self.node_netns(index)
@@ -49,8 +47,10 @@ class Lab:
                 self._nodes.append(name)
                 with IPRoute(netns=name, flags=0) as ipr:
                     ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
-                setting = f"{tcp.SYSCTL_NAME}={self.congestion_control}"
-                run_in_netns(name, ["sysctl", "-q", "-w", setting])
+                settings = tcp.node_sysctls(LINUX_CONGESTION_CONTROL, NODE_SLOW_START_AFTER_IDLE)
+                run_in_netns(
+                    name, ["sysctl", "-q", "-w", *(f"{k}={v}" for k, v in settings.items())]
+                )
                 self.fabric.attach(index, name)
             self.backend.setup(self.fabric, self.n_nodes)
         except BaseException:

@@ -281,7 +281,10 @@ class Emulation:
                 labels={f"{containers.LABEL}.kind": node.kind.value, **node.spec.labels},
                 command=self.program.command(node, nodes),
                 volumes=dict(self.program.volumes()),
-                sysctls={tcp.SYSCTL_NAME: self.scenario.links.congestion_control},
+                sysctls=tcp.node_sysctls(
+                    self.scenario.links.congestion_control,
+                    self.scenario.links.slow_start_after_idle,
+                ),
             )
             container = containers.start_container(client, spec, hosts, self.run_id)
             return NodeHandle(

@@ -1,4 +1,5 @@
-"""The TCP congestion control of every emulated node, made possible on this host.
+"""The TCP of every emulated node: its congestion control, made possible on this host, and
+whether it restarts slow start after idle.
 
 A network namespace starts with the host's default algorithm (BBR on some machines, CUBIC
 on most Linux hosts and boards), so results would depend on the machine the testbed runs
@@ -14,7 +15,15 @@ from pathlib import Path
 from testbed.errors import SetupError
 
 _SYSCTL = Path("/proc/sys/net/ipv4")
-SYSCTL_NAME = "net.ipv4.tcp_congestion_control"
+
+
+def node_sysctls(congestion_control: str, slow_start_after_idle: bool) -> dict[str, str]:
+    """The TCP settings every node's namespace gets (`links.congestion_control`,
+    `links.slow_start_after_idle`)."""
+    return {
+        "net.ipv4.tcp_congestion_control": congestion_control,
+        "net.ipv4.tcp_slow_start_after_idle": str(int(slow_start_after_idle)),
+    }
 
 
 def allow_congestion_control(name: str, sysctl_dir: Path = _SYSCTL) -> None:

@@ -55,7 +55,8 @@ def analyse(run_dir: Path) -> Summary:
     invocations, requests = analysis.invocation_rows(), analysis.request_rows()
     write_rows(run_dir / layout.INVOCATIONS, invocations)
     write_rows(run_dir / layout.REQUESTS, requests)
-    write_rows(run_dir / layout.STATE_PUTS, state_put_rows(records, timeline))
+    puts = state_put_rows(records, timeline, run.warmup_end_unix or 0.0)
+    write_rows(run_dir / layout.STATE_PUTS, puts)
     summary = summarise(
         run, requests, invocations, records, read_placements(run_dir), ticks,
         read_csv_rows(run_dir / layout.RESOURCES), read_csv_rows(run_dir / layout.DATAPLANE),

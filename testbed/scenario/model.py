@@ -24,7 +24,7 @@ from pydantic import (
     model_validator,
 )
 
-from testbed.constants import LINUX_CONGESTION_CONTROL
+from testbed.constants import LINUX_CONGESTION_CONTROL, NODE_SLOW_START_AFTER_IDLE
 from testbed.plugins import RUNTIME_POLICIES, SCHEDULERS, STATE_POLICIES
 from testbed.scenario.units import Bytes, Seconds
 
@@ -214,6 +214,11 @@ class LinksSpec(Model):
     queue_min_s: Seconds = Field(default=0.05, alias="queue_min", ge=0)
     congestion_control: str = Field(default=LINUX_CONGESTION_CONTROL, pattern=r"^[a-z0-9_]+$")
     """TCP congestion control of every node (Linux's default), whatever the host's is."""
+    slow_start_after_idle: bool = NODE_SLOW_START_AFTER_IDLE
+    """Whether a connection idle past its retransmission timeout starts again from the
+    initial window (Linux's default: true). Off, the agents' long-lived connections keep
+    their window between messages, so a state transfer takes the same time on a steady pair
+    whatever the gap since the one before (on: 0.26-0.95 s for the same 500 kB put)."""
 
 
 # ---------------------------------------------------------------- ground stations

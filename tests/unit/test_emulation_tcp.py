@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from testbed.emulation.tcp import allow_congestion_control
+from testbed.emulation.tcp import allow_congestion_control, node_sysctls
 from testbed.errors import SetupError
 
 
@@ -30,3 +30,14 @@ def test_an_algorithm_the_kernel_lacks_names_the_field_and_what_there_is(tmp_pat
     sysctls = _sysctls(tmp_path, "reno cubic", "reno cubic")
     with pytest.raises(SetupError, match=r"links.congestion_control.*'vegas'.*reno, cubic"):
         allow_congestion_control("vegas", sysctls)
+
+
+def test_every_node_gets_the_scenarios_tcp_settings() -> None:
+    assert node_sysctls("bbr", slow_start_after_idle=True) == {
+        "net.ipv4.tcp_congestion_control": "bbr",
+        "net.ipv4.tcp_slow_start_after_idle": "1",
+    }
+    assert (
+        node_sysctls("cubic", slow_start_after_idle=False)["net.ipv4.tcp_slow_start_after_idle"]
+        == "0"
+    )

@@ -162,12 +162,16 @@ def _put(node: str, to: str, start: float, seconds: float) -> InvocationRecord:
 
 def test_state_puts_are_compared_pair_by_pair_with_the_path_they_crossed() -> None:
     records = [
+        _put("drone", "cloud", T0 + 0.5, 2.0),  # in the warm-up: opens the connection
         _put("drone", "cloud", T0 + 1, 0.10), _put("drone", "cloud", T0 + 2, 0.12),
         _put("drone", "cloud", T0 + 3, 0.30),
         _put("cloud", "sat", T0 + 1, 0.20), _put("cloud", "sat", T0 + 7, 0.05),
         _put("sat", "sat", T0 + 1, 0.001),  # local: not a transfer
     ]  # fmt: skip
-    rows = {(row["from"], row["to"]): row for row in state_put_rows(records, _timeline())}
+    rows = {
+        (row["from"], row["to"]): row
+        for row in state_put_rows(records, _timeline(), RUN.warmup_end_unix or 0.0)
+    }
     assert set(rows) == {("drone", "cloud"), ("cloud", "sat")}
     steady = rows[("drone", "cloud")]
     assert (steady["puts"], steady["fastest_ms"], steady["slowest_ms"]) == (3, 100.0, 300.0)
