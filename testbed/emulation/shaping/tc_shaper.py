@@ -42,7 +42,6 @@ class TcShaper:
         interface counts with the drops last read and nothing held."""
         with IPRoute(netns=self._netns, flags=0) as ipr:
             present = fabric_stats(ipr, self.tree.ifindex.tolist())
-        self.tree.mark_gone(set(present))
         for ifindex, stats in self._last_stats.items():
             if ifindex not in present:
                 present[ifindex] = FabricStats(0, stats.queue_dropped, stats.interface_dropped)
