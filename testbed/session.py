@@ -92,6 +92,10 @@ class _Client:
         controller reaches them (over the management network)."""
         raise NotImplementedError
 
+    def engine_in_use(self) -> AbstractContextManager[TopologyEngine]:
+        """The topology engine, held for the `with` block (the tick loop shares it)."""
+        return self._engine()
+
     def paths(self, at: datetime | str | None = None) -> PathMatrix:
         """Delay, bandwidth, loss and hops between the nodes: now, or predicted for `at`."""
         if at is None:
@@ -123,8 +127,12 @@ class _Client:
         loaded = _workflow(workflow)
         now = self._now()
         with self._engine() as engine:
-            placements = place_on_engine(loaded, engine, now, chosen, instance_prefix=name)
-        deploy(loaded, placements, self.running_agents(), now)
+            placements = place_on_engine(
+                loaded, engine, now, chosen, instance_prefix=name,
+                ingress=self.scenario.workload.ingress if self.scenario.workload else None,
+                check_at_end=self.scenario.platform.slo_at_task_end,
+            )  # fmt: skip
+        deploy(loaded, placements, self.running_agents(), now, name)
         return placements
 
     def records(

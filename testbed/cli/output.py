@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 
 WIDE_COLUMNS = 160
@@ -19,4 +20,7 @@ def wide_console() -> Console:
 
 
 def print_wide(table: Table) -> None:
-    wide_console().print(table)
+    """The whole table, never cut: as wide as its columns need, past WIDE_COLUMNS too."""
+    probe = Console(width=10_000)
+    needed = Measurement.get(probe, probe.options, table).maximum
+    Console(width=max(wide_console().width, needed)).print(table)

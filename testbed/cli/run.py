@@ -45,7 +45,11 @@ def summary_table(summary: Summary) -> Table:
     run, requests, slo, ticks = summary.run, summary.requests, summary.slo, summary.ticks
     table = Table("figure", "value", title=f"{run.scenario} run summary")
     for name, value in (
-        ("policies", f"scheduler {run.scheduler}, state {run.state}, runtime {run.runtime}"),
+        (
+            "policies",
+            f"scheduler {run.scheduler}, state {run.state}, runtime {run.runtime}, "
+            f"placement at {run.placement}" + (", re-placement" if run.replacement else ""),
+        ),
         ("requests", f"{requests.sent} sent, {requests.measured} measured"),
         *((figure.label, _text(figure.value(summary), figure.spec, figure.unit))
           for figure in FIGURES),

@@ -96,6 +96,14 @@ class DeploySpec(Body):
     state: StateSettings = StateSettings()
 
 
+class Rewire(Body):
+    """`PATCH /instances/{id}`: a live instance's new outputs (channel -> instance URL) and
+    state settings, when a task of its workflow moved to another node; None keeps its own."""
+
+    outputs: dict[str, str] | None = None
+    state: StateSettings | None = None
+
+
 class Message(Body):
     """`POST /instances/{id}/call|cast`: a message from `src`, `msg` as `codec.encode`.
 
@@ -121,12 +129,21 @@ class PlannedRequest(Body):
 
 class RequestPlan(Body):
     """`POST /requests`: requests this node sends to `target` (an instance URL) at unix
-    times `at_s`, as the workflow's ingress; each leaves a `request` record."""
+    times `at_s`, as the workflow's ingress; each leaves a `request` record. The target is
+    the workflow's: a later plan or a `PlanTarget` changes it for every request not sent."""
 
     workflow: str
     function: str
     target: str
     requests: list[PlannedRequest]
+
+
+class PlanTarget(Body):
+    """`PATCH /requests/{workflow}`: where the workflow's requests go from now on (its entry
+    instance moved), those planned before included."""
+
+    function: str
+    target: str
 
 
 class LinkSpec(Body):

@@ -13,7 +13,13 @@ from typing import Any
 
 from testbed.errors import UserError
 from testbed.results import layout
-from testbed.results.documents import Summary, read_placements, read_run, write_summary
+from testbed.results.documents import (
+    Summary,
+    read_placements,
+    read_run,
+    read_workflows,
+    write_summary,
+)
 from testbed.results.files import read_csv_rows
 from testbed.results.html import render_report
 from testbed.results.requests import RequestAnalysis, RunFacts
@@ -60,6 +66,7 @@ def analyse(run_dir: Path) -> Summary:
     summary = summarise(
         run, requests, invocations, records, read_placements(run_dir), ticks,
         read_csv_rows(run_dir / layout.RESOURCES), read_csv_rows(run_dir / layout.DATAPLANE),
+        read_workflows(run_dir),
     )  # fmt: skip
     write_summary(run_dir, summary)
     return summary

@@ -1,4 +1,5 @@
-"""The JSON documents of a results directory, typed: run.json, placements.json, summary.json.
+"""The JSON documents of a results directory, typed: run.json, placements.json,
+workflows.json, summary.json.
 
 Each has one writer and one reader here, so the runner, the analysis, the report, the
 experiment comparison and the CLI agree on every field. Documents are read back from files
@@ -40,11 +41,15 @@ class HostFacts(FileDocument):
 
 
 class Policies(FileDocument):
-    """The platform's policy names, as the scenario (with its overrides) chose them."""
+    """The platform's policy names and placement options, as the scenario (with its
+    overrides) chose them."""
 
     scheduler: str | None = None
     state: str | None = None
     runtime: str | None = None
+    placement: str | None = None
+    replacement: bool | None = None
+    slo_at_task_end: bool | None = None
 
 
 class Arrival(FileDocument):
@@ -55,6 +60,17 @@ class Arrival(FileDocument):
     seed: int | None = None
     warmup_s: float | None = None
     requests: int | None = None
+
+
+class Lifecycle(FileDocument):
+    """When workflows were submitted and how long they lived (EDGELESS's models)."""
+
+    model: str | None = None
+    interarrival_s: float | None = None
+    lifetime_s: float | None = None
+    warmup_s: float | None = None
+    seed: int | None = None
+    workflows: int | None = None
 
 
 class Edge(FileDocument):
@@ -82,6 +98,7 @@ class RunDocument(FileDocument):
     ingress: str | None = None
     entry: str | None = None
     arrival: Arrival = Arrival()
+    lifecycle: Lifecycle = Lifecycle()
     sinks: tuple[str, ...] = ()
     edges: tuple[Edge, ...] = ()
     entry_slo_ms: float | None = None
@@ -96,15 +113,57 @@ class RunDocument(FileDocument):
 # ------------------------------------------------------------------ placements.json
 
 
+class InboundCheck(FileDocument):
+    """A link into a placed function as predicted at the decision, against its SLO."""
+
+    source: str
+    node: str
+    latency_ms: float | None = None
+    slo_ms: float | None = None
+
+    @property
+    def met(self) -> bool | None:
+        """None without an SLO; an unreachable link breaks one."""
+        if self.slo_ms is None:
+            return None
+        return self.latency_ms is not None and self.latency_ms <= self.slo_ms
+
+
 class Placement(FileDocument):
-    """Where one function of the workflow was deployed, why, and how long the scheduler
-    took to choose the node."""
+    """Where one function of a workflow instance was deployed, why, when, how long the
+    scheduler took, its scores, its inbound latencies against their SLOs and the node's
+    temperature before and after (satellites)."""
 
     function: str
     node: str
     instance: str
     reason: str
     decision_ms: float | None = None
+    workflow_id: str | None = None
+    at_unix: float | None = None
+    scores: dict[str, float] = {}
+    inbound: tuple[InboundCheck, ...] = ()
+    temperature_before_c: float | None = None
+    temperature_after_c: float | None = None
+    migrated_from: str | None = None
+
+
+WorkflowStatus = Literal["submitted", "running", "ended", "blocked"]
+
+
+class WorkflowInstance(FileDocument):
+    """One submitted workflow (workflows.json): when it was submitted, placed, started
+    (its first request could go) and ended, or why it was blocked."""
+
+    workflow_id: str
+    status: WorkflowStatus
+    submitted_unix: float
+    placed_unix: float | None = None
+    started_unix: float | None = None
+    ended_unix: float | None = None
+    requests: int = 0
+    migrations: int = 0
+    reason: str | None = None
 
 
 # ------------------------------------------------------------------ summary.json
@@ -122,6 +181,9 @@ class RunHeadline(FileDocument):
     scheduler: str | None = None
     state: str | None = None
     runtime: str | None = None
+    placement: str | None = None
+    replacement: bool | None = None
+    slo_at_task_end: bool | None = None
 
     @classmethod
     def of(cls, run: RunDocument) -> RunHeadline:
@@ -132,7 +194,7 @@ class RunHeadline(FileDocument):
 
     @property
     def policies(self) -> Policies:
-        return Policies(scheduler=self.scheduler, state=self.state, runtime=self.runtime)
+        return Policies.model_validate(self, from_attributes=True)
 
 
 class RequestCounts(FileDocument):
@@ -217,6 +279,23 @@ class NodeResources(FileDocument):
     memory_mb_max: float | None = None
 
 
+class WorkflowFigures(FileDocument):
+    """Workflow instances of the run and how the scheduler served them: blocked ones found
+    no node (EDGELESS's blocking probability: blocked / submitted); placement checks are
+    the SLO'd links into each placed task as predicted at its decision (HyperDrive's "SLO
+    checks"); link latency is their mean over links from predecessors (its "network
+    latency"); migrations are tasks moved by re-placement."""
+
+    submitted: int = 0
+    started: int = 0
+    blocked: int = 0
+    blocking_ratio: float | None = None
+    placement_checks: int = 0
+    placement_violations: int = 0
+    link_latency_ms_mean: float | None = None
+    migrations: int = 0
+
+
 class Summary(FileDocument):
     """summary.json: a run's figures over the requests sent after warm-up (None: no data)."""
 
@@ -232,6 +311,7 @@ class Summary(FileDocument):
     ticks: TickFigures = TickFigures()
     modes: ModeCounts = ModeCounts()
     resources: dict[str, NodeResources] = {}
+    workflows: WorkflowFigures = WorkflowFigures()
     dataplane: dict[str, float] = {}
     """The data-plane counters as the run ended (`network.emulator_dropped`, ...; see
     dataplane.csv for every tick)."""
@@ -241,6 +321,7 @@ class Summary(FileDocument):
 
 _Document = TypeVar("_Document", bound=FileDocument)
 _PLACEMENTS = TypeAdapter(list[Placement])
+_WORKFLOWS = TypeAdapter(list[WorkflowInstance])
 
 
 def _read(path: Path, kind: type[_Document]) -> _Document | None:
@@ -261,6 +342,17 @@ def write_placements(run_dir: Path, placements: Sequence[Placement]) -> None:
     layout.write_json(
         run_dir / layout.PLACEMENTS, _PLACEMENTS.dump_python(list(placements), mode="json")
     )
+
+
+def write_workflows(run_dir: Path, workflows: Sequence[WorkflowInstance]) -> None:
+    layout.write_json(
+        run_dir / layout.WORKFLOWS, _WORKFLOWS.dump_python(list(workflows), mode="json")
+    )
+
+
+def read_workflows(run_dir: Path) -> list[WorkflowInstance]:
+    """The run's workflow instances ([] for a run from before lifecycles)."""
+    return _WORKFLOWS.validate_python(read_json(run_dir / layout.WORKFLOWS, []))
 
 
 def read_placements(run_dir: Path) -> list[Placement]:

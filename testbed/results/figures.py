@@ -67,6 +67,19 @@ FIGURES = (
         "state_decision_ms_mean", "state ms", "state decision mean", "ms", ".2f",
         lambda s: s.decisions.state_ms_mean,
     ),
+    Figure(
+        "link_latency_ms_mean", "link ms", "predecessor link latency at placement", "ms", ".1f",
+        lambda s: s.workflows.link_latency_ms_mean,
+    ),
+    Figure(
+        "placement_violations", "place. viol.", "placement SLO checks violated", "", "g",
+        lambda s: s.workflows.placement_violations,
+    ),
+    Figure("blocked", "blocked", "workflows blocked", "", "g", lambda s: s.workflows.blocked),
+    Figure(
+        "migrations", "moves", "tasks moved by re-placement", "", "g",
+        lambda s: s.workflows.migrations,
+    ),
     Figure("completed", "completed", "requests completed", "", "g", lambda s: s.requests.completed),
     Figure("failed", "failed", "requests failed", "", "g", lambda s: s.requests.failed),
     Figure("lost", "lost", "requests lost", "", "g", lambda s: s.requests.lost),

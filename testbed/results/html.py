@@ -24,9 +24,11 @@ from testbed.results.documents import (
     RunDocument,
     RunHeadline,
     Summary,
+    WorkflowInstance,
     read_placements,
     read_run,
     read_summary,
+    read_workflows,
 )
 from testbed.results.files import read_csv_rows, read_json
 
@@ -54,6 +56,8 @@ class RunFiles:
     run: RunDocument
     summary: Summary
     placements: list[Placement]
+    workflows: list[WorkflowInstance]
+    migrations: list[Row]
     nodes: list[dict[str, Any]]
     requests: list[Row]
     invocations: list[Row]
@@ -84,6 +88,8 @@ def load_run_files(run_dir: Path) -> RunFiles:
         run=read_run(run_dir) or RunDocument(),
         summary=read_summary(run_dir) or Summary(),
         placements=read_placements(run_dir),
+        workflows=read_workflows(run_dir),
+        migrations=read_csv_rows(run_dir / layout.MIGRATIONS),
         nodes=read_json(run_dir / layout.NODES, []),
         requests=read_csv_rows(run_dir / layout.REQUESTS),
         invocations=read_csv_rows(run_dir / layout.INVOCATIONS),
@@ -251,7 +257,40 @@ def _node_resources(files: RunFiles) -> Figure | None:
     return plots.node_resources(usage)
 
 
+def _workflows_over_time(files: RunFiles) -> Figure | None:
+    if len(files.workflows) < 2:
+        return None
+    origin_unix = _origin_unix(files)
+    moves: dict[str, list[float]] = defaultdict(list)
+    for row in files.migrations:
+        if row.get("outcome") == "moved":
+            moves[row["workflow_id"]].append(float(row["wall_unix"]) - origin_unix)
+
+    def since(unix: float | None) -> float | None:
+        return None if unix is None else unix - origin_unix
+
+    spans = [
+        plots.WorkflowSpan(
+            w.workflow_id,
+            w.submitted_unix - origin_unix,
+            since(w.started_unix),
+            since(w.ended_unix),
+            w.status == "blocked",
+            moves[w.workflow_id],
+        )
+        for w in files.workflows
+    ]
+    return plots.workflows_over_time(spans, since(files.run.ended_unix) or 0.0)
+
+
 PLOTS = (
+    PlotSpec(
+        "workflows",
+        "Workflows over time",
+        "Every submitted workflow: placing its tasks, running its requests, blocked when no "
+        "node could take a task, and its tasks moved by re-placement.",
+        _workflows_over_time,
+    ),
     PlotSpec(
         "latency_cdf",
         "Latency distribution",
@@ -419,8 +458,46 @@ def _resources_table(summary: Summary) -> str:
 
 
 def _placements_table(files: RunFiles) -> str:
-    header = ("function", "node", "instance", "reason", "decision (ms)")
-    rows = ((p.function, p.node, p.instance, p.reason, p.decision_ms) for p in files.placements)
+    header = (
+        "workflow", "function", "node", "reason", "decision (ms)", "inbound latency / SLO (ms)",
+        "temperature (C)", "moved from",
+    )  # fmt: skip
+
+    def links(p: Placement) -> str:
+        return ", ".join(
+            f"{link.source} {_format(link.latency_ms)}/{_format(link.slo_ms)}"
+            + (" (broken)" if link.met is False else "")
+            for link in p.inbound
+        )
+
+    def heat(p: Placement) -> str:
+        if p.temperature_after_c is None:
+            return ""
+        return f"{_format(p.temperature_before_c)} -> {_format(p.temperature_after_c)}"
+
+    rows = (
+        (p.workflow_id or "", p.function, p.node, p.reason, p.decision_ms, links(p), heat(p),
+         p.migrated_from or "")
+        for p in files.placements
+    )  # fmt: skip
+    return _table(header, rows)
+
+
+def _workflows_table(files: RunFiles) -> str:
+    if not files.workflows:
+        return '<p class="note">No workflow instances recorded.</p>'
+    origin_unix = _origin_unix(files)
+
+    def since(unix: float | None) -> str:
+        return "" if unix is None else f"{unix - origin_unix:.1f}"
+
+    header = ("workflow", "status", "submitted (s)", "placed (s)", "started (s)", "ended (s)",
+              "requests", "moves", "reason")  # fmt: skip
+    rows = (
+        (w.workflow_id, w.status, since(w.submitted_unix), since(w.placed_unix),
+         since(w.started_unix), since(w.ended_unix), w.requests, w.migrations, w.reason or "")
+        for w in files.workflows
+    )  # fmt: skip
     return _table(header, rows)
 
 
@@ -504,6 +581,7 @@ def render_report(run_dir: Path) -> Path:
         '<h2>Summary</h2><p class="note">Over measured requests (sent after warm-up).</p>'
         + _table(("figure", "value"), _summary_rows(files.summary))
         + _resources_table(files.summary),
+        f"<h2>Workflows</h2>{_workflows_table(files)}",
         f"<h2>Placements</h2>{_placements_table(files)}",
         f"<h2>Plots</h2>{figures}",
         f"<h2>{SLOWEST_COUNT} slowest requests</h2>{_slowest_table(files)}",

@@ -18,6 +18,8 @@ from testbed.platform.contract import InvocationRecord
 RUN = "run.json"
 SCENARIO = "scenario.yaml"
 PLACEMENTS = "placements.json"
+WORKFLOWS = "workflows.json"
+MIGRATIONS = "migrations.csv"
 NODES = "nodes.json"
 TICKS = "ticks.csv"
 LINKS = "links.csv"
@@ -37,6 +39,10 @@ LINK_COLUMNS = ("tick", "src", "dst", "delay_ms", "bandwidth_mbps", "loss", "rea
 POSITION_COLUMNS = ("tick", "sim_time", "node", "lat_deg", "lon_deg", "altitude_km")
 RESOURCE_COLUMNS = ("wall_unix", "node", "cpu_cores", "memory_mb")
 DATAPLANE_COLUMNS = ("tick", "wall_unix", "counter", "value")
+MIGRATION_COLUMNS = (
+    "wall_unix", "workflow_id", "function", "from_node", "to_node", "source", "latency_ms",
+    "slo_ms", "outcome", "decision_ms", "switch_ms", "reason",
+)  # fmt: skip
 
 
 def write_json(path: Path, document: Any) -> None:

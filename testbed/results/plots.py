@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -284,4 +285,44 @@ def node_resources(usage: Mapping[str, NodeUsage]) -> Figure:
     for axes in (cpu_axes, memory_axes):
         axes.grid(True, color=GRID_COLOR)
     figure.legend(loc="outside right upper", fontsize="small")
+    return figure
+
+
+@dataclass(frozen=True)
+class WorkflowSpan:
+    """One workflow instance on the time axis (seconds since the run's start; None: never)."""
+
+    label: str
+    submitted_s: float
+    started_s: float | None
+    ended_s: float | None
+    blocked: bool
+    moves_s: Sequence[float]
+
+
+def workflows_over_time(spans: Sequence[WorkflowSpan], end_s: float) -> Figure:
+    """Each workflow as a bar: placing (submitted to started), running (started to ended),
+    blocked ones as a cross at submission, re-placements as ticks on their bar."""
+    figure = _figure((FIGSIZE_IN[0], max(2.5, 0.3 * len(spans) + 1.2)))
+    axes = figure.add_subplot()
+    for row, span in enumerate(spans):
+        if span.blocked:
+            axes.plot([span.submitted_s], [row], marker="x", color="tab:red", linestyle="")
+            continue
+        started = span.started_s if span.started_s is not None else span.ended_s or end_s
+        axes.barh(
+            row, started - span.submitted_s, left=span.submitted_s, color="tab:gray", height=0.5
+        )
+        if span.started_s is not None:
+            ended = span.ended_s if span.ended_s is not None else end_s
+            axes.barh(
+                row, ended - span.started_s, left=span.started_s, color="tab:blue", height=0.5
+            )
+        axes.plot(span.moves_s, [row] * len(span.moves_s), marker="|", markersize=12,
+                  color="tab:orange", linestyle="")  # fmt: skip
+    axes.set_yticks(range(len(spans)), [plain(span.label) for span in spans], fontsize="small")
+    axes.invert_yaxis()
+    axes.set_xlabel("time (s since run start)")
+    axes.set_title("Workflows: placing (grey), running (blue), blocked (x), moves (|)")
+    axes.grid(True, axis="x", color=GRID_COLOR)
     return figure

@@ -22,6 +22,8 @@ from testbed.results.documents import (
     StateFigures,
     Summary,
     TickFigures,
+    WorkflowFigures,
+    WorkflowInstance,
 )
 
 Row = Mapping[str, Any]
@@ -73,6 +75,7 @@ def summarise(
     ticks: Sequence[Row],
     resources: Sequence[Row],
     dataplane: Sequence[Row] = (),
+    workflows: Sequence[WorkflowInstance] = (),
 ) -> Summary:
     """The summary.json document (see testbed/results/layout.py for the files it reads)."""
     measured = [r for r in requests if r["measured"]]
@@ -133,7 +136,32 @@ def summarise(
         ticks=_tick_figures(ticks),
         modes=ModeCounts(cpu=modes.count("cpu"), gpu=modes.count("gpu")),
         resources=_resource_figures(resources),
+        workflows=_workflow_figures(workflows, placements),
         dataplane=_last_counters(dataplane),
+    )
+
+
+def _workflow_figures(
+    workflows: Sequence[WorkflowInstance], placements: Sequence[Placement]
+) -> WorkflowFigures:
+    checks = [link for p in placements for link in p.inbound if link.met is not None]
+    predecessors = {p.function for p in placements}
+    link_ms = [
+        link.latency_ms
+        for p in placements
+        for link in p.inbound
+        if link.source in predecessors and link.latency_ms is not None
+    ]
+    blocked = sum(1 for w in workflows if w.status == "blocked")
+    return WorkflowFigures(
+        submitted=len(workflows),
+        started=sum(1 for w in workflows if w.started_unix is not None),
+        blocked=blocked,
+        blocking_ratio=_round(blocked / len(workflows)) if workflows else None,
+        placement_checks=len(checks),
+        placement_violations=sum(1 for link in checks if not link.met),
+        link_latency_ms_mean=_mean(link_ms),
+        migrations=sum(1 for p in placements if p.migrated_from is not None),
     )
 
 

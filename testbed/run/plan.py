@@ -46,12 +46,13 @@ def entry_slo_ms(workflow: Workflow, entry: str) -> float | None:
 
 
 def planned_requests(
-    request: dict[str, Any], offsets_s: np.ndarray, start_unix: float
+    request: dict[str, Any], offsets_s: np.ndarray, start_unix: float, prefix: str = ""
 ) -> list[dict[str, Any]]:
-    """The `/requests` items: request `k` is `request` with `id` k, sent at start + offset."""
+    """The `/requests` items: request `k` is `request` with `id` k, sent at start + offset;
+    its request id is `<prefix>r<k>` (the prefix names the workflow instance)."""
     return [
         {
-            "id": f"r{k:06d}",
+            "id": f"{prefix}r{k:06d}",
             "at_s": start_unix + float(offset),
             "msg": codec.encode({**request, "id": k}),
         }

@@ -14,20 +14,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import yaml
 from rich.console import Console
 
 from testbed.emulation.session import Interrupted, check_host
 from testbed.emulation.signals import stop_on_signals
-from testbed.errors import SetupError, UserError
+from testbed.errors import UserError
 from testbed.orbit.timebase import format_instant
-from testbed.platform.contract import RequestPlan, instance_url
-from testbed.platform.control.deploy import deploy
-from testbed.platform.control.placement import place_on_engine
+from testbed.platform.control.placement import Placer
 from testbed.results import layout
 from testbed.results.analyse import build_report
-from testbed.results.documents import Arrival, Placement, RunDocument, write_placements, write_run
+from testbed.results.documents import Arrival, Lifecycle, RunDocument, write_run
 from testbed.results.requests import RunFacts
 from testbed.run import plan
 from testbed.run.live import LiveView, RecordTail, live_figures
@@ -36,17 +33,19 @@ from testbed.run.preflight import check_scenario
 from testbed.run.provenance import code_version, host_facts
 from testbed.run.recorder import TickRecorder
 from testbed.run.resources import ResourceSampler
+from testbed.run.workflows import Settings, WorkflowDriver
 from testbed.scenario.loader import load_scenario, read_yaml, scenario_sha256
 from testbed.scenario.model import Scenario
 from testbed.scenario.overrides import apply_overrides
 from testbed.session import Testbed
 from testbed.workload.arrivals import arrival_offsets_s
+from testbed.workload.lifecycles import submissions
 from testbed.workload.model import Workflow
 
 DRAIN_S = 30.0
 """After the last request is sent, how long the run waits for the ones still in flight."""
 LEAD_S = 1.0
-"""Between handing the plan to the ingress and its first request."""
+"""Between the platform being up and the first workflow's submission."""
 REFRESH_S = 0.5
 DEFAULT_METRICS_PORT = 9464
 
@@ -72,14 +71,17 @@ class Run:
         probe = checked.scenario
         assert probe.workload is not None and checked.workflow is not None
         assert checked.ingress is not None
-        self.duration_s = duration_s or probe.time.duration_s
+        # Requests, workflows and their lifetimes run in wall-clock seconds; only the orbits
+        # go `time.speed` times faster, so a scenario's simulated span lasts duration/speed.
+        self.duration_s = duration_s or probe.time.duration_s / probe.time.speed
         if probe.workload.arrival.warmup_s >= self.duration_s:
             raise UserError(
                 f"workload.arrival.warmup: {probe.workload.arrival.warmup_s:g} s leaves nothing "
                 f"to measure in a {self.duration_s:g} s run"
             )
         # The network keeps following the orbits while the last requests drain.
-        self.overrides = [*overrides, f"time.duration={self.duration_s + DRAIN_S + 5}s"]
+        sim_s = (self.duration_s + DRAIN_S + 5) * probe.time.speed
+        self.overrides = [*overrides, f"time.duration={sim_s:g}s"]
         self.scenario = load_scenario(scenario_file, self.overrides)
         self.scenario_file = scenario_file
         self.workload = probe.workload
@@ -97,7 +99,10 @@ class Run:
             progress=lambda line: console.print(f"run: {line}"), overrides=self.overrides,
         )  # fmt: skip
         self.emulation = self.testbed.emulation
-        self.offsets_s = arrival_offsets_s(self.workload.arrival, self.duration_s)
+        self.submissions = [
+            (one, arrival_offsets_s(self.workload.arrival, one.end_s - one.arrival_s))
+            for one in submissions(self.workload.workflows, self.duration_s)
+        ]
         self.metrics = ControllerMetrics()
         self.document = RunDocument()
 
@@ -131,7 +136,15 @@ class Run:
                 rate_per_s=arrival.rate_per_s,
                 seed=arrival.seed,
                 warmup_s=arrival.warmup_s,
-                requests=len(self.offsets_s),
+                requests=sum(len(offsets) for _, offsets in self.submissions),
+            ),
+            lifecycle=Lifecycle(
+                model=self.workload.workflows.model,
+                interarrival_s=self.workload.workflows.interarrival_s,
+                lifetime_s=self.workload.workflows.lifetime_s,
+                warmup_s=self.workload.workflows.warmup_s,
+                seed=self.workload.workflows.seed,
+                workflows=len(self.submissions),
             ),
             sinks=plan.sink_functions(self.workflow),
             edges=plan.workflow_edges(self.workflow),
@@ -172,6 +185,7 @@ class Run:
         self.emulation.observers += [recorder, self.metrics.observe_tick]
         self.emulation.counters.listeners.append(recorder.record_counters)
         sampler: ResourceSampler | None = None
+        driver: WorkflowDriver | None = None
         status = "interrupted"
         with stop_on_signals(self.testbed.stop, self._say_stopping):
             try:
@@ -180,7 +194,7 @@ class Run:
                     backend=self.emulation.backend.name if self.emulation.backend else None
                 )
                 self._write_nodes()
-                start_unix = self._deploy()
+                driver = self._driver()
                 if self.metrics_port:
                     self.metrics.serve(self.metrics_port)
                     self.console.print(
@@ -190,11 +204,13 @@ class Run:
                     self.run_dir, [(h.node.name, h.container) for h in self.emulation.nodes]
                 ).start()
                 self.testbed.follow_in_background()
-                self._drive(recorder, start_unix)
+                self._drive(recorder, driver)
                 status = "interrupted" if self.testbed.stop.is_set() else "completed"
             except Interrupted as step:
                 self.console.print(f"run: interrupted before: {step}")
             finally:
+                if driver is not None:
+                    driver.finish()
                 self.testbed.stop.set()
                 if sampler is not None:
                     sampler.stop()
@@ -205,55 +221,45 @@ class Run:
                 self.console.print("run: removed every container, interface and rule of this run")
         return self.run_dir
 
-    def _deploy(self) -> float:
-        """Place, deploy and hand the ingress its requests; when the first one goes (unix)."""
-        now = self.emulation.current_paths()
-        placements = place_on_engine(
-            self.workflow, self.emulation.engine, now, self.scenario.platform.scheduler
-        )
-        write_placements(
-            self.run_dir,
-            [Placement.model_validate(placed, from_attributes=True) for placed in placements],
-        )
-        for placed in placements:
-            self.console.print(f"run: {placed.function} -> {placed.node} ({placed.reason})")
-        deploy(self.workflow, placements, self.testbed.running_agents(), now)
-        entry = next(p for p in placements if p.function == self.entry)
+    def _driver(self) -> WorkflowDriver:
+        """The lifecycle driver over one cluster for the run; submissions count from now."""
+        platform = self.scenario.platform
+        with self.testbed.engine_in_use() as engine:
+            placer = Placer(
+                engine, self.emulation.current_paths(), platform.scheduler, self.ingress,
+                check_at_end=platform.slo_at_task_end,
+            )  # fmt: skip
+        settings = Settings(
+            workflow=self.workflow, ingress=self.ingress, entry=self.entry,
+            request=self.workload.request, mode=platform.placement,
+            replacement=platform.replacement, speed=self.scenario.time.speed,
+            check_every_s=self.scenario.time.tick_s / self.scenario.time.speed,
+            strict=self.workload.workflows.model == "single",
+        )  # fmt: skip
+        driver = WorkflowDriver(
+            self.run_dir, self.testbed, placer, settings, self.submissions,
+            lambda line: self.console.print(f"run: {line}"),
+        )  # fmt: skip
         start_unix = time.time() + LEAD_S
-        body = RequestPlan(
-            workflow=self.workflow.name,
-            function=self.entry,
-            target=instance_url(entry.node, entry.instance),
-            requests=plan.planned_requests(self.workload.request, self.offsets_s, start_unix),
-        )
-        try:
-            answer = httpx.post(
-                f"{self.testbed.agent_url(self.ingress)}/requests",
-                json=body.model_dump(mode="json"),
-                timeout=60,
-            )
-        except httpx.HTTPError as error:
-            raise SetupError(f"ingress {self.ingress}", str(error)) from None
-        if answer.status_code != 202:
-            raise SetupError(
-                f"ingress {self.ingress}", f"HTTP {answer.status_code}: {answer.text[:300]}"
-            )
+        driver.start(start_unix)
         self._write_run(
             started_unix=start_unix,
             warmup_end_unix=start_unix + self.workload.arrival.warmup_s,
             status="running",
         )
-        return start_unix
+        return driver
 
-    def _drive(self, recorder: TickRecorder, start_unix: float) -> None:
-        """Follow the run until the requests are sent and drained (or stop is set)."""
+    def _drive(self, recorder: TickRecorder, driver: WorkflowDriver) -> None:
+        """Submit, follow and end the workflows until their requests are sent and drained
+        (or stop is set)."""
         facts = RunFacts.from_run(self.document)
         tail = RecordTail(self.run_dir)
         counted: set[str] = set()
-        planned = len(self.offsets_s)
+        start_unix = driver.start_unix
         title = f"{self.scenario.name}: {self.workflow.name} from {self.ingress}"
         with LiveView(self.console, title, self.duration_s) as view:
             while not self.emulation.stop.wait(REFRESH_S):
+                driver.step(time.time())
                 tail.read()
                 figures, rows = live_figures(tail.records, facts)
                 finished = [
@@ -272,7 +278,9 @@ class Run:
                 view.update(
                     elapsed_s, "sending" if sending else "draining", sim_time, tick, figures
                 )
-                all_done = figures.sent >= planned and figures.pending == 0
+                all_done = (
+                    figures.sent >= driver.planned and figures.pending == 0 and not driver.placing
+                )
                 if not sending and (all_done or elapsed_s > self.duration_s + DRAIN_S):
                     return
 

@@ -320,6 +320,10 @@ class NodeSpec(Model):
     arch: Literal["x86_64", "arm64"] | None = None
     gpu: GpuNeed = GpuNeed.none
     labels: dict[str, str] = {}
+    providers: list[str] = []
+    """Resource providers this node hosts, by name (EDGELESS's `resource_match_all`)."""
+    thermal: Literal["p1", "p2", "p3"] | None = None
+    """A satellite's thermal profile (HyperDrive's three); drawn with a seed when unset."""
 
     @field_validator("gpu", mode="before")
     @classmethod
@@ -333,11 +337,22 @@ class NodeSpec(Model):
 
 
 class PlatformSpec(Model):
-    """Policy names of the serverless platform deployed into the nodes."""
+    """Policy names of the serverless platform deployed into the nodes, and when it places.
+
+    `placement`: `submission` places a whole workflow when it is submitted (a deploy-time
+    placement, as Knative or EDGELESS do); `ready` places each task when its predecessors
+    would have run their expected time (HyperDrive's model). `replacement` moves a live
+    workflow's task when the predicted latency of an edge into it breaks the edge's SLO.
+    `slo_at_task_end` makes HyperDrive check the SLOs at the end of a task's expected run
+    too (this project's option; off reproduces the original).
+    """
 
     scheduler: Annotated[str, AfterValidator(SCHEDULERS.check)] = "hyperdrive"
     state: Annotated[str, AfterValidator(STATE_POLICIES.check)] = "databelt"
     runtime: Annotated[str, AfterValidator(RUNTIME_POLICIES.check)] = "auto"
+    placement: Literal["submission", "ready"] = "submission"
+    replacement: bool = False
+    slo_at_task_end: bool = False
 
 
 # ---------------------------------------------------------------------- workload
@@ -361,18 +376,53 @@ class ArrivalSpec(Model):
         return self
 
 
+class LifecycleSpec(Model):
+    """When whole workflows are submitted and how long each lives: the EDGELESS benchmark's
+    arrival models (`edgeless_benchmark/src/arrival_model.rs`), times in seconds of the run.
+
+    poisson: gaps and lifetimes drawn exponentially with the means `interarrival` and
+    `lifetime`; incremental: one every `interarrival`, each living `lifetime`;
+    incr-and-keep: one every `interarrival` while before `warmup`, all living to the end;
+    single: one for the whole run; trace: `file` with `arrival,end` lines.
+    """
+
+    model: Literal["poisson", "incremental", "incr-and-keep", "single", "trace"] = "single"
+    interarrival_s: Seconds | None = Field(default=None, alias="interarrival", gt=0)
+    lifetime_s: Seconds | None = Field(default=None, alias="lifetime", gt=0)
+    warmup_s: Seconds = Field(default=0.0, alias="warmup", ge=0)
+    file: ExistingFile | None = None
+    seed: int = 42
+
+    @model_validator(mode="after")
+    def _needs(self) -> LifecycleSpec:
+        needs = {
+            "poisson": ("interarrival_s", "lifetime_s"),
+            "incremental": ("interarrival_s", "lifetime_s"),
+            "incr-and-keep": ("interarrival_s", "warmup_s"),
+        }
+        for field in needs.get(self.model, ()):
+            if not getattr(self, field):
+                key = field.removesuffix("_s")
+                raise ValueError(f"workflow arrival model {self.model} needs {key} (> 0)")
+        if self.model == "trace" and self.file is None:
+            raise ValueError("workflow arrival model trace needs file")
+        return self
+
+
 class WorkloadSpec(Model):
     """What `testbed run` drives: requests from `ingress` (a node) to the workflow's entry.
 
     Every request is `request` (a JSON object) with its sequence number added as `id`; the
     entry is the target of the workflow's http-ingress resource, else its first function.
-    `ingress` defaults to the first edge node.
+    `ingress` defaults to the first edge node. `workflows` says when instances of the
+    workflow are submitted and end; each gets its own `arrival` stream within its lifetime.
     """
 
     workflow: ExistingFile
     ingress: str | None = None
     request: dict[str, Any] = {}
     arrival: ArrivalSpec = ArrivalSpec(model="single")
+    workflows: LifecycleSpec = LifecycleSpec()
 
 
 # ---------------------------------------------------------------------- scenario

@@ -106,12 +106,20 @@ def summary_table(scenario: Scenario, containers: dict[str, int] | None = None) 
         (
             "platform",
             f"scheduler {scenario.platform.scheduler}, state {scenario.platform.state}, "
-            f"runtime {scenario.platform.runtime}",
+            f"runtime {scenario.platform.runtime}; placement at {scenario.platform.placement}"
+            + ("; re-placement on" if scenario.platform.replacement else ""),
         ),
     ]
     if scenario.workload is not None:
         workload = scenario.workload
-        rows.append(("workload", f"{workload.workflow.name}; arrival {workload.arrival.model}"))
+        lifecycle = workload.workflows
+        rows.append(
+            (
+                "workload",
+                f"{workload.workflow.name}; requests {workload.arrival.model}; "
+                f"workflows {lifecycle.model}",
+            )
+        )
     for name, value in rows:
         table.add_row(name, value)
     return table

@@ -75,13 +75,16 @@ class Edge(Model):
 
 
 class Placement(Model):
-    """EDGELESS placement annotations: any of these node ids, all labels, all resources."""
+    """EDGELESS placement annotations: any of these node ids, all labels, all resources;
+    `at_ingress` pins the function to the node its requests enter from (HyperDrive's
+    experiments pin the ingest task to its drone)."""
 
     node_id_match_any: tuple[str, ...] = ()
     label_match_all: tuple[str, ...] = ()
     resource_match_all: tuple[str, ...] = ()
     tee: bool = False
     tpm: bool = False
+    at_ingress: bool = False
 
 
 def check_exec_archs(archs: Iterable[Arch], expected_exec: Iterable[Arch]) -> None:

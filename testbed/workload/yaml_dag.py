@@ -81,6 +81,7 @@ class PlacementSpec(_Raw):
     resources: tuple[str, ...] = ()
     tee: bool = False
     tpm: bool = False
+    at_ingress: bool = False
 
 
 class FunctionSpec(_Raw):
@@ -148,6 +149,7 @@ def _function(name: str, spec: FunctionSpec) -> FunctionInstance:
             resource_match_all=spec.placement.resources,
             tee=spec.placement.tee,
             tpm=spec.placement.tpm,
+            at_ingress=spec.placement.at_ingress,
         ),
         resources=TaskResources(
             milli_cpu=spec.milli_cpu,

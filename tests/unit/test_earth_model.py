@@ -9,7 +9,7 @@ import pytest
 
 from testbed.constants import WGS84_EQUATORIAL_RADIUS_KM, WGS84_MEAN_RADIUS_KM
 from testbed.orbit.frames import geodetic_point_km, geodetic_to_ecef_km, ground_unit_vectors
-from testbed.platform.control.scheduler import Cluster, Node, ThermalState
+from testbed.platform.control.scheduler import THERMAL_PROFILES, Cluster, Node
 
 SITES_DEG = [(48.21, 16.37, 0.19), (-33.87, 151.21, 0.0), (89.9, 0.0, 0.0), (0.0, -180.0, 0.55)]
 
@@ -41,7 +41,7 @@ def test_the_scheduler_measures_great_circles_between_geodetic_sub_points() -> N
         for name, (lat, lon) in places.items()
     ]
     above_vienna = geodetic_point_km(48.21, 16.37, 550.0)
-    nodes.append(Node("sat", "satellite", "arm64", 1000, 1024, above_vienna, ThermalState(40.0)))
+    nodes.append(Node("sat", "satellite", "arm64", 1000, 1024, above_vienna, THERMAL_PROFILES[0]))
     cluster = Cluster(nodes)
     distance_km = cluster.ground_distance_km(cluster.index["vienna"])
     for name, where in places.items():

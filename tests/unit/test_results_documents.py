@@ -15,6 +15,7 @@ from testbed.results.documents import (
     Arrival,
     Edge,
     HostFacts,
+    InboundCheck,
     LatencyFigures,
     NodeResources,
     Placement,
@@ -22,12 +23,15 @@ from testbed.results.documents import (
     RunDocument,
     RunHeadline,
     Summary,
+    WorkflowInstance,
     read_placements,
     read_run,
     read_summary,
+    read_workflows,
     write_placements,
     write_run,
     write_summary,
+    write_workflows,
 )
 
 STARTED_UNIX = 1_764_000_000.0
@@ -61,7 +65,8 @@ SUMMARY_AS_WRITTEN: dict[str, Any] = {
     "run": {
         "scenario": "demo", "workflow": "wildfire-demo", "backend": "netem",
         "started_unix": STARTED_UNIX, "status": "completed", "scheduler": "hyperdrive",
-        "state": "databelt", "runtime": "auto",
+        "state": "databelt", "runtime": "auto", "placement": "ready", "replacement": True,
+        "slo_at_task_end": False,
     },
     "requests": {"sent": 52, "measured": 48, "completed": 47, "failed": 1, "lost": 0},
     "latency_ms": {"p50": 120.5, "p95": 187.25, "p99": 190.0, "mean": 140.0, "max": 191.0},
@@ -83,6 +88,11 @@ SUMMARY_AS_WRITTEN: dict[str, Any] = {
     },
     "modes": {"cpu": 141, "gpu": 0},
     "resources": {"sat-1": {"cpu_cores_mean": 0.5, "cpu_cores_max": 0.9, "memory_mb_max": 300.0}},
+    "workflows": {
+        "submitted": 5, "started": 3, "blocked": 2, "blocking_ratio": 0.4,
+        "placement_checks": 12, "placement_violations": 1, "link_latency_ms_mean": 8.5,
+        "migrations": 2,
+    },
     "dataplane": {"messages.retries": 1.0, "network.emulator_dropped": 0.0},
 }  # fmt: skip
 
@@ -117,8 +127,28 @@ def test_placements_round_trip_in_order(tmp_path: Path) -> None:
     assert read_placements(tmp_path) == placements
     assert _json(tmp_path / layout.PLACEMENTS)[1] == {
         "function": "detect", "node": "sat-1", "instance": "i-2", "reason": "closest",
-        "decision_ms": 1.0,
+        "decision_ms": 1.0, "workflow_id": None, "at_unix": None, "scores": {}, "inbound": [],
+        "temperature_before_c": None, "temperature_after_c": None, "migrated_from": None,
     }  # fmt: skip
+
+
+def test_inbound_checks_say_whether_the_slo_was_met() -> None:
+    assert InboundCheck(source="a", node="n", latency_ms=9.0, slo_ms=10.0).met is True
+    assert InboundCheck(source="a", node="n", latency_ms=11.0, slo_ms=10.0).met is False
+    assert InboundCheck(source="a", node="n", latency_ms=None, slo_ms=10.0).met is False
+    assert InboundCheck(source="a", node="n", latency_ms=11.0).met is None
+
+
+def test_workflow_instances_round_trip(tmp_path: Path) -> None:
+    assert read_workflows(tmp_path) == []
+    workflows = [
+        WorkflowInstance(workflow_id="w000", status="ended", submitted_unix=1.0,
+                         placed_unix=2.0, started_unix=3.0, ended_unix=9.0, requests=4),
+        WorkflowInstance(workflow_id="w001", status="blocked", submitted_unix=2.0,
+                         reason="no node for 'x'"),
+    ]  # fmt: skip
+    write_workflows(tmp_path, workflows)
+    assert read_workflows(tmp_path) == workflows
 
 
 def test_summary_round_trips(tmp_path: Path) -> None:
@@ -141,7 +171,12 @@ def test_a_summary_written_in_today_s_shape_reads_and_writes_back_the_same(
     assert summary.latency_ms is not None and summary.latency_ms.p95 == 187.25
     assert summary.path_delay_ms is None and summary.state.remote_get_ms_p50 is None
     assert summary.run.policies == Policies(
-        scheduler="hyperdrive", state="databelt", runtime="auto"
+        scheduler="hyperdrive",
+        state="databelt",
+        runtime="auto",
+        placement="ready",
+        replacement=True,
+        slo_at_task_end=False,
     )
     assert summary.resources["sat-1"].memory_mb_max == 300.0
     write_summary(tmp_path, summary)

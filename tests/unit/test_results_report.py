@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from testbed.results import plots
+from testbed.results import layout, plots
 from testbed.results.files import read_csv_rows, read_json
 from testbed.results.html import PLOTS, render_report
 
@@ -57,10 +57,23 @@ SUMMARY: dict[str, Any] = {
 }
 
 PLACEMENTS = [
-    {"function": "ingest", "node": "ground-vienna", "instance": "i-1", "reason": "entry"},
-    {"function": NASTY_FUNCTION, "node": "sat-1", "instance": "i-2", "reason": "closest"},
-    {"function": "prepare-dataset", "node": "sat-2", "instance": "i-3", "reason": "capacity"},
-]
+    {"function": "ingest", "node": "ground-vienna", "instance": "i-1", "reason": "entry",
+     "workflow_id": "w000"},
+    {"function": NASTY_FUNCTION, "node": "sat-1", "instance": "i-2", "reason": "closest",
+     "workflow_id": "w000", "inbound": [{"source": "ingest", "node": "ground-vienna",
+                                         "latency_ms": 12.5, "slo_ms": 10.0}],
+     "temperature_before_c": 45.0, "temperature_after_c": 58.9},
+    {"function": "prepare-dataset", "node": "sat-2", "instance": "i-3", "reason": "capacity",
+     "workflow_id": "w000"},
+]  # fmt: skip
+
+WORKFLOWS = [
+    {"workflow_id": "w000", "status": "ended", "submitted_unix": STARTED_UNIX,
+     "placed_unix": STARTED_UNIX + 1, "started_unix": STARTED_UNIX + 2,
+     "ended_unix": STARTED_UNIX + 30, "requests": 4, "migrations": 1},
+    {"workflow_id": "w001", "status": "blocked", "submitted_unix": STARTED_UNIX + 5,
+     "ended_unix": STARTED_UNIX + 5, "reason": "no node for 'detect'"},
+]  # fmt: skip
 
 NODES = [
     {"name": "ground-vienna", "kind": "edge", "address": "10.0.0.1",
@@ -140,6 +153,10 @@ def run_dir(tmp_path: Path) -> Path:
     write_json(directory / "run.json", RUN)
     write_json(directory / "summary.json", SUMMARY)
     write_json(directory / "placements.json", PLACEMENTS)
+    write_json(directory / "workflows.json", WORKFLOWS)
+    migration = dict.fromkeys(layout.MIGRATION_COLUMNS, "")
+    migration.update(wall_unix=str(STARTED_UNIX + 10), workflow_id="w000", outcome="moved")
+    write_csv(directory / "migrations.csv", list(layout.MIGRATION_COLUMNS), [migration])
     write_json(directory / "nodes.json", NODES)
     requests = [
         request("r1", 5.0, 250.0, "ok"),
@@ -182,7 +199,7 @@ def test_report_embeds_every_plot_and_writes_valid_pngs(run_dir: Path) -> None:
     assert report == run_dir / "report.html"
     page = report.read_text()
     pngs = embedded_pngs(page)
-    assert page.count("data:image/png") == len(PLOTS) == 7
+    assert page.count("data:image/png") == len(PLOTS) == 8
     assert all(png.startswith(PNG_SIGNATURE) for png in pngs)
     written = sorted(path.stem for path in (run_dir / "plots").glob("*.png"))
     assert written == sorted(spec.name for spec in PLOTS)
@@ -199,8 +216,10 @@ def test_report_shows_run_summary_and_placements(run_dir: Path) -> None:
     assert f'<td class="num">{P95_MS:.2f}</td>' in page
     assert "25.0%" in page
     assert "abcdef012345" in page and "abcdef0123456" not in page
-    placement_rows = re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td><td>i-\d</td>", page)
+    placement_rows = re.findall(r"<tr><td>w000</td><td>([^<]*)</td><td>([^<]*)</td>", page)
     assert [node for _, node in placement_rows] == ["ground-vienna", "sat-1", "sat-2"]
+    assert "ingest 12.50/10.00 (broken)" in page and "45.00 -&gt; 58.90" in page
+    assert "no node for &#x27;detect&#x27;" in page
 
 
 def test_slowest_requests_are_measured_completed_ones_slowest_first(run_dir: Path) -> None:

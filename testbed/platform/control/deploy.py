@@ -19,6 +19,7 @@ from testbed.platform.contract import (
     DeploySpec,
     FunctionCode,
     LinkSpec,
+    Rewire,
     StateSettings,
     TopologySpec,
     instance_url,
@@ -43,15 +44,19 @@ def function_code(workflow: Workflow, function: FunctionInstance) -> FunctionCod
     return FunctionCode(file=function.code.name, source=source)
 
 
-def deploy_specs(workflow: Workflow, placements: Sequence[PlacedFunction]) -> dict[str, DeploySpec]:
-    """The `POST /instances` body for each function, by function name."""
+def deploy_specs(
+    workflow: Workflow, placements: Sequence[PlacedFunction], workflow_id: str | None = None
+) -> dict[str, DeploySpec]:
+    """The `POST /instances` body for each function, by function name; `workflow_id` names
+    this instance of the workflow (its records and its state chain), its name by default."""
     by_name = {placed.function: placed for placed in placements}
+    workflow_id = workflow_id or workflow.name
     specs: dict[str, DeploySpec] = {}
     for function in workflow.functions:
         placed = by_name[function.name]
         specs[function.name] = DeploySpec(
             instance=placed.instance,
-            workflow=workflow.name,
+            workflow=workflow_id,
             function=function.name,
             code=function_code(workflow, function),
             init_payload=function.init_payload,
@@ -60,13 +65,13 @@ def deploy_specs(workflow: Workflow, placements: Sequence[PlacedFunction]) -> di
                 for channel, target in workflow.output_mapping(function.name).items()
                 if target in by_name
             },
-            state=_state_settings(workflow, function.name, by_name),
+            state=_state_settings(workflow, function.name, by_name, workflow_id),
         )
     return specs
 
 
 def _state_settings(
-    workflow: Workflow, name: str, by_name: Mapping[str, PlacedFunction]
+    workflow: Workflow, name: str, by_name: Mapping[str, PlacedFunction], chain: str
 ) -> StateSettings:
     """Databelt's inputs for one function: its states go toward the node of its successor
     within that edge's SLO; it reads its predecessor's states from the predecessor's node."""
@@ -74,7 +79,7 @@ def _state_settings(
     successor = next((e for e in forward if e.target in by_name), None)
     predecessor = next((e for e in workflow.predecessors(name) if e.source in by_name), None)
     return StateSettings(
-        chain=workflow.name,
+        chain=chain,
         destination=None if successor is None else by_name[successor.target].node,
         max_latency_ms=None if successor is None else successor.slo.max_latency_ms,
         holder=None if predecessor is None else by_name[predecessor.source].node,
@@ -112,36 +117,80 @@ def _refused(what: str, response: httpx.Response) -> Exception:
     return SetupError(what, f"HTTP {response.status_code}: {detail}")
 
 
+def push_topology(
+    client: httpx.Client, agent_urls: Mapping[str, str], topology: PathMatrix
+) -> None:
+    """Give every agent the current topology (the state policy needs it before a deploy)."""
+    body = topology_spec(topology).model_dump(mode="json")
+    for node, url in agent_urls.items():
+        response = client.put(f"{url}/topology", json=body)
+        if response.status_code != 200:
+            raise _refused(f"topology for {node}", response)
+
+
+def start_instance(
+    client: httpx.Client, agent_urls: Mapping[str, str], node: str, spec: DeploySpec
+) -> None:
+    """Deploy one instance on `node` (SetupError when its agent cannot answer)."""
+    if node not in agent_urls:
+        raise SetupError(
+            f"deploying {spec.function}", f"node {node} cannot answer (paused or stopped)"
+        )
+    response = client.post(f"{agent_urls[node]}/instances", json=spec.model_dump(mode="json"))
+    if response.status_code != 201:
+        raise _refused(f"deploying {spec.function} on {node}", response)
+
+
 def deploy(
     workflow: Workflow,
     placements: Sequence[PlacedFunction],
     agent_urls: Mapping[str, str],
     topology: PathMatrix,
+    workflow_id: str | None = None,
 ) -> None:
     """Give the agents the current topology (for the state policy), then deploy successors
     before predecessors, so no output points at a missing instance.
 
     `agent_urls` holds the agents that can answer now (the controller's side).
     """
-    specs = deploy_specs(workflow, placements)
+    specs = deploy_specs(workflow, placements, workflow_id)
     by_name = {placed.function: placed for placed in placements}
-    body = topology_spec(topology).model_dump(mode="json")
     try:
         with httpx.Client(timeout=DEPLOY_TIMEOUT_S) as client:
-            for node, url in agent_urls.items():
-                response = client.put(f"{url}/topology", json=body)
-                if response.status_code != 200:
-                    raise _refused(f"topology for {node}", response)
+            push_topology(client, agent_urls, topology)
             for name in reversed(function_order(workflow)):
-                node = by_name[name].node
-                if node not in agent_urls:
-                    raise SetupError(
-                        f"deploying {name}", f"node {node} cannot answer (paused or stopped)"
-                    )
-                response = client.post(
-                    f"{agent_urls[node]}/instances", json=specs[name].model_dump(mode="json")
-                )
-                if response.status_code != 201:
-                    raise _refused(f"deploying {name} on {node}", response)
+                start_instance(client, agent_urls, by_name[name].node, specs[name])
     except httpx.HTTPError as error:
         raise SetupError("deploy", f"{type(error).__name__}: {error}") from None
+
+
+def remove_instances(
+    client: httpx.Client, agent_urls: Mapping[str, str], placements: Sequence[PlacedFunction]
+) -> list[str]:
+    """Stop the placed instances; the problems, one line each (a node gone, say), rather
+    than an exception: removal runs at a workflow's end and must reach every node it can."""
+    problems = []
+    for placed in placements:
+        url = agent_urls.get(placed.node)
+        if url is None:
+            problems.append(f"{placed.instance}: node {placed.node} cannot answer")
+            continue
+        try:
+            response = client.delete(f"{url}/instances/{placed.instance}")
+        except httpx.HTTPError as error:
+            problems.append(f"{placed.instance}: {type(error).__name__}: {error}")
+            continue
+        if response.status_code not in (200, 404):
+            problems.append(f"{placed.instance}: HTTP {response.status_code}")
+    return problems
+
+
+def rewire(
+    client: httpx.Client, agent_urls: Mapping[str, str], node: str, spec: DeploySpec
+) -> None:
+    """Point a live instance's outputs and state settings where `spec` says (a successor
+    moved); SetupError when its agent refuses."""
+    body = Rewire(outputs=dict(spec.outputs), state=spec.state).model_dump(mode="json")
+    response = client.patch(f"{agent_urls[node]}/instances/{spec.instance}", json=body)
+    if response.status_code != 200:
+        raise _refused(f"rewiring {spec.instance} on {node}", response)

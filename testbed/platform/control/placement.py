@@ -1,8 +1,12 @@
-"""Where a workflow's functions run: the scheduler over the emulated nodes (pure).
+"""Where workflows' functions run: the scheduler over the emulated nodes for a whole run
+(pure).
 
-The nodes are positioned at the path matrix's instant; every function is placed in DAG
-order, so the nodes of its predecessors and data sources feed the SLO filters, which check
-the paths now and as predicted PREDICTION_HORIZON_S later.
+A `Placer` holds one cluster for the run, so what one workflow reserves holds until it
+ends and workflows alive at the same time contend. Before each decision it sees the nodes
+where they are at that instant and the paths then and PREDICTION_HORIZON_S later. A
+function is placed once its predecessors are, so their nodes (and the workflow's data
+sources) feed the SLO filters; one pinned `at_ingress` goes to the ingress node, as
+HyperDrive's experiments pin the ingest task to its drone.
 """
 
 from __future__ import annotations
@@ -10,30 +14,47 @@ from __future__ import annotations
 import graphlib
 import math
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
+
+import numpy as np
 
 from testbed.errors import UserError
 from testbed.platform.control.scheduler import (
+    THERMAL_PROFILES,
+    Annotations,
     Cluster,
     Inbound,
     MatrixLatencyView,
     NoPlacement,
     Request,
     Task,
-    ThermalState,
     make_scheduler,
 )
 from testbed.platform.control.scheduler import Node as SchedulerNode
+from testbed.platform.control.scheduler import Placement as SchedulerPlacement
 from testbed.scenario.model import NodeKind
 from testbed.topology.engine import TopologyEngine
 from testbed.topology.paths import PathMatrix
 from testbed.workload.model import FunctionInstance, Workflow
 
-_DEFAULT_EXEC_S = 1.0
-_SATELLITE_START_C = 40.0
 PREDICTION_HORIZON_S = 10.0
+THERMAL_PROFILE_SEED = 1
+"""Satellites without a profile draw one of HyperDrive's three, as its node generator does
+(seeded with 1, `scenarios/util/experiment_builder.py`)."""
+
+
+@dataclass(frozen=True)
+class InboundLatency:
+    """One link into a placed function, as predicted when it was placed."""
+
+    source: str
+    """The predecessor function or data source the data comes from."""
+    node: str
+    latency_ms: float | None
+    slo_ms: float | None
 
 
 @dataclass(frozen=True)
@@ -44,37 +65,65 @@ class PlacedFunction:
     reason: str
     decision_ms: float
     """How long the scheduler took to choose the node."""
+    scores: Mapping[str, float] = field(default_factory=dict)
+    inbound: tuple[InboundLatency, ...] = ()
+    temperature_before_c: float | None = None
+    temperature_after_c: float | None = None
+
+
+def _celsius(value: float) -> float | None:
+    return None if np.isnan(value) else round(float(value), 3)
+
+
+class Rejected(Exception):
+    """No node takes a function: the reason names the filter that removed the last ones."""
 
 
 def scheduler_nodes(engine: TopologyEngine, matrix: PathMatrix) -> list[SchedulerNode]:
     """The emulated nodes as the scheduler sees them, positioned at the matrix's instant."""
     positions = engine.positions(matrix.time).ecef_km
     stations = engine.sites.ecef_km
+    profiles = {profile.name: profile for profile in THERMAL_PROFILES}
+    rng = np.random.default_rng(THERMAL_PROFILE_SEED)
     nodes = []
     for node in engine.nodes:
         satellite = node.kind is NodeKind.satellite
         where = positions[node.vertex] if satellite else stations[node.vertex - len(positions)]
+        drawn = THERMAL_PROFILES[int(rng.integers(len(THERMAL_PROFILES)))] if satellite else None
+        spec = node.spec
+        labels = {key for key in spec.labels} | {f"{k}={v}" for k, v in spec.labels.items()}
         nodes.append(
             SchedulerNode(
                 name=node.name,
                 kind=node.kind.value,
-                arch=node.spec.arch or "x86_64",
-                milli_cpu=node.spec.cpus * 1000,
-                memory_mb=node.spec.memory_bytes / 2**20,
+                arch=spec.arch or "x86_64",
+                milli_cpu=spec.cpus * 1000,
+                memory_mb=spec.memory_bytes / 2**20,
                 position_ecef_km=tuple(float(x) for x in where),
-                thermal=ThermalState(_SATELLITE_START_C) if satellite else None,
+                thermal=profiles[spec.thermal] if satellite and spec.thermal else drawn,
+                labels=frozenset(labels),
+                providers=frozenset(spec.providers),
             )
         )
     return nodes
 
 
-def _task(function: FunctionInstance) -> Task:
-    resources = function.resources
-    exec_s = {
-        arch.value: resources.expected_exec_ms.get(arch, _DEFAULT_EXEC_S * 1e3) / 1e3
-        for arch in resources.archs
-    }
-    return Task(function.name, "node", resources.milli_cpu, resources.memory_mb, exec_s)
+def task_of(function: FunctionInstance) -> Task:
+    """The scheduler's view of a function; TEE and TPM needs are labels a node must hold."""
+    resources, placement = function.resources, function.placement
+    needs = ("tee",) * placement.tee + ("tpm",) * placement.tpm
+    return Task(
+        function.name,
+        function.class_id,
+        resources.milli_cpu,
+        resources.memory_mb,
+        tuple(arch.value for arch in resources.archs),
+        {arch.value: ms / 1e3 for arch, ms in resources.expected_exec_ms.items()},
+        Annotations(
+            placement.node_id_match_any, (*placement.label_match_all, *needs),
+            placement.resource_match_all,
+        ),
+    )  # fmt: skip
 
 
 def function_order(workflow: Workflow) -> list[str]:
@@ -87,40 +136,146 @@ def function_order(workflow: Workflow) -> list[str]:
     return list(sorter.static_order())
 
 
-def place_workflow(
-    workflow: Workflow,
-    nodes: Sequence[SchedulerNode],
-    now: PathMatrix,
-    later: Sequence[PathMatrix],
-    scheduler: str,
-    seed: int = 0,
-    instance_prefix: str | None = None,
-) -> list[PlacedFunction]:
-    """Every function's node, chosen in DAG order so predecessors' nodes feed the SLO filters.
+def ready_after_s(
+    workflow: Workflow, name: str, placed: Mapping[str, tuple[float, float]]
+) -> float | None:
+    """When `name` is ready (HyperDrive places a task then): the latest end of its
+    predecessors' expected runs, from (placed at, expected run) of each; None until every
+    predecessor is placed; 0 for a task without any."""
+    ends = []
+    for edge in workflow.predecessors(name):
+        if workflow.resource(edge.source) is not None:
+            continue
+        if edge.source not in placed:
+            return None
+        at_s, run_s = placed[edge.source]
+        ends.append(at_s + run_s)
+    return max(ends, default=0.0)
 
-    Instances are called `<prefix>-<function>` (prefix: the workflow's name by default).
-    """
-    chooser = make_scheduler(
-        scheduler, Cluster(nodes), MatrixLatencyView.from_path_matrices(now, *later), seed
-    )
-    placed: dict[str, PlacedFunction] = {}
-    for name in function_order(workflow):
-        inbound = [
-            Inbound(placed[edge.source].node, edge.slo.max_latency_ms or math.inf)
+
+class Placer:
+    """The run's scheduler and cluster; `observe` before deciding, `release` at the end."""
+
+    def __init__(
+        self,
+        engine: TopologyEngine,
+        now: PathMatrix,
+        scheduler: str,
+        ingress: str | None = None,
+        seed: int = 0,
+        check_at_end: bool = False,
+    ) -> None:
+        self.engine = engine
+        self.ingress = ingress
+        self.cluster = Cluster(scheduler_nodes(engine, now))
+        self.scheduler = make_scheduler(
+            scheduler, self.cluster, MatrixLatencyView.from_path_matrices(now), seed, check_at_end
+        )
+        self.live = Counter[str]()
+        """Live instances per function (EDGELESS's `max_instances`)."""
+        self.observe(now)
+
+    def observe(self, now: PathMatrix) -> None:
+        """The nodes where they are at `now`'s instant, the paths then and predicted."""
+        later = self.engine.paths(now.time + timedelta(seconds=PREDICTION_HORIZON_S))
+        self.cluster.move(self.engine_positions(now))
+        self.view = MatrixLatencyView.from_path_matrices(now, later)
+        self.scheduler.latency = self.view
+
+    def engine_positions(self, matrix: PathMatrix) -> np.ndarray:
+        satellites = self.engine.positions(matrix.time).ecef_km
+        return np.vstack([satellites, self.engine.sites.ecef_km])[
+            [node.vertex for node in self.engine.nodes]
+        ]
+
+    def inbound(
+        self, workflow: Workflow, name: str, nodes: Mapping[str, str]
+    ) -> list[tuple[str, Inbound]]:
+        """(source name, link) of every predecessor placed on `nodes` and data source."""
+        links = [
+            (edge.source, Inbound(nodes[edge.source], edge.slo.max_latency_ms or math.inf))
             for edge in workflow.predecessors(name)
-            if edge.source in placed
-        ] + [
-            Inbound(source.node, source.slo.max_latency_ms or math.inf, from_source=True)
+            if edge.source in nodes
+        ]
+        links += [
+            (
+                source.name,
+                Inbound(source.node, source.slo.max_latency_ms or math.inf, from_source=True),
+            )
             for source in workflow.sources
             if source.target == name
         ]
+        return links
+
+    def place(
+        self, workflow: Workflow, name: str, nodes: Mapping[str, str], instance: str
+    ) -> PlacedFunction:
+        """Choose a node for function `name` (predecessors on `nodes`) and reserve it;
+        Rejected when none takes it."""
+        function = workflow.function(name)
+        task = task_of(function)
+        limit = function.max_instances
+        if limit is not None and self.live[name] >= limit:
+            raise Rejected(f"no node for {name!r}: max_instances {limit} already live")
+        links = self.inbound(workflow, name, nodes)
+        temperatures_c = self.cluster.temperature_c.copy()
         started = time.perf_counter()
-        answer = chooser.place(Request(_task(workflow.function(name)), tuple(inbound)))
+        if function.placement.at_ingress:
+            answer = self._pin(task)
+        else:
+            answer = self.scheduler.place(Request(task, tuple(link for _, link in links)))
         decision_ms = (time.perf_counter() - started) * 1e3
         if isinstance(answer, NoPlacement):
-            raise UserError(f"workflow {workflow.name}: cannot place {name}: {answer.reason}")
-        instance = f"{instance_prefix or workflow.name}-{name}"
-        placed[name] = PlacedFunction(name, answer.node, instance, answer.reason, decision_ms)
+            raise Rejected(answer.reason)
+        self.live[name] += 1
+        k = self.cluster.index[answer.node]
+        return PlacedFunction(
+            name, answer.node, instance, answer.reason, decision_ms, dict(answer.scores),
+            tuple(
+                InboundLatency(
+                    source, link.node, self.view.latency_ms(link.node, answer.node),
+                    None if math.isinf(link.max_latency_ms) else link.max_latency_ms,
+                )
+                for source, link in links
+            ),
+            _celsius(temperatures_c[k]), _celsius(self.cluster.temperature_c[k]),
+        )  # fmt: skip
+
+    def _pin(self, task: Task) -> SchedulerPlacement | NoPlacement:
+        """The ingress node, reserved (the original's forced placement commits the same)."""
+        if self.ingress is None:
+            return NoPlacement(task.name, "at_ingress: the run has no ingress node")
+        if not self.cluster.try_reserve(self.cluster.index[self.ingress], task):
+            return NoPlacement(task.name, "resources", {"ingress": 0})
+        return SchedulerPlacement(task.name, self.ingress, reason="pinned to the ingress")
+
+    def reserve(self, workflow: Workflow, placed: PlacedFunction) -> None:
+        """Take a released placement back (a move found no better node for it)."""
+        task = task_of(workflow.function(placed.function))
+        self.cluster.try_reserve(self.cluster.index[placed.node], task)
+        self.live[placed.function] += 1
+
+    def release(self, workflow: Workflow, placed: PlacedFunction) -> None:
+        """Give back what the function's placement reserved (its workflow ended or it moved)."""
+        self.cluster.release(
+            self.cluster.index[placed.node], task_of(workflow.function(placed.function))
+        )
+        self.live[placed.function] -= 1
+
+
+def place_whole(placer: Placer, workflow: Workflow, prefix: str) -> list[PlacedFunction]:
+    """Every function in DAG order, instances called `<prefix>-<function>`; when one is
+    rejected, what the others reserved is given back and Rejected raised (EDGELESS rolls a
+    workflow back whole)."""
+    placed: dict[str, PlacedFunction] = {}
+    try:
+        for name in function_order(workflow):
+            nodes = {done: p.node for done, p in placed.items()}
+            placed[name] = placer.place(workflow, name, nodes, f"{prefix}-{name}")
+    except Rejected:
+        for done in placed.values():
+            placer.release(workflow, done)
+        raise
     return list(placed.values())
 
 
@@ -130,9 +285,12 @@ def place_on_engine(
     now: PathMatrix,
     scheduler: str,
     instance_prefix: str | None = None,
+    ingress: str | None = None,
+    check_at_end: bool = False,
 ) -> list[PlacedFunction]:
-    """Place with the paths of `now` and as predicted PREDICTION_HORIZON_S later (what the
-    SLO filters check at the end of a task's expected run)."""
-    later = engine.paths(now.time + timedelta(seconds=PREDICTION_HORIZON_S))
-    nodes = scheduler_nodes(engine, now)
-    return place_workflow(workflow, nodes, now, [later], scheduler, instance_prefix=instance_prefix)
+    """One workflow placed whole on a fresh cluster (UserError when a function cannot be)."""
+    placer = Placer(engine, now, scheduler, ingress, check_at_end=check_at_end)
+    try:
+        return place_whole(placer, workflow, instance_prefix or workflow.name)
+    except Rejected as error:
+        raise UserError(f"workflow {workflow.name}: cannot place: {error}") from None

@@ -4,17 +4,21 @@ from testbed.platform.control.scheduler.cluster import Cluster
 from testbed.platform.control.scheduler.hyperdrive import HyperDriveScheduler, Ranking
 from testbed.platform.control.scheduler.latency import LatencyView, MatrixLatencyView
 from testbed.platform.control.scheduler.model import (
+    THERMAL_PROFILES,
+    Annotations,
     Inbound,
     Node,
     NoPlacement,
     Placement,
     Request,
     Task,
-    ThermalState,
+    ThermalProfile,
 )
 from testbed.platform.control.scheduler.registry import Scheduler, make_scheduler
 
 __all__ = [
+    "THERMAL_PROFILES",
+    "Annotations",
     "Cluster",
     "HyperDriveScheduler",
     "Inbound",
@@ -27,6 +31,6 @@ __all__ = [
     "Request",
     "Scheduler",
     "Task",
-    "ThermalState",
+    "ThermalProfile",
     "make_scheduler",
 ]

@@ -1,47 +1,61 @@
-"""HyperDrive's candidate search: the nodes near where the task's input comes from.
+"""HyperDrive's candidate search (`plugins/select_nodes_in_vicinity.py`): the nodes near
+the first predecessor's node.
 
-Near means within a radius of the predecessor's node (ground points, great-circle), per
-vicinity class, keeping at most a cap of the nearest per class. A task without a
-predecessor draws the same number of nodes per class at random (seeded by the caller).
+Near is the great-circle distance between ground points (a satellite's sub-point), within a
+fixed radius per pool: ground stations within 500 km, taken in cluster order up to 120, then
+cloud sites within 500 km filling what the stations left of those 120; edge nodes within
+200 km, up to 120; satellites within 2,000 km, up to 60. The original walks each pool in
+list order, not nearest first, and never widens a radius. Data sources do not move the
+search. A task without a predecessor draws the same numbers of nodes per pool at random,
+with replacement, from a generator seeded with 500 (the original's seed).
 """
 
 from __future__ import annotations
-
-from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from testbed.platform.control.scheduler.cluster import Cluster
 
-RADIUS_KM: Mapping[str, float] = {"ground": 500.0, "edge": 200.0, "space": 2000.0}
-CAP: Mapping[str, int] = {"ground": 120, "edge": 120, "space": 60}
+GROUND_RADIUS_KM = 500.0
+EDGE_RADIUS_KM = 200.0
+SPACE_RADIUS_KM = 2000.0
+GROUND_CAP = 120
+EDGE_CAP = 120
+SPACE_CAP = 60
+RANDOM_CANDIDATES_SEED = 500
+"""Constants of the original's `config_helper.py` (the seed is its ground radius, 500.0)."""
 
 
-def near(cluster: Cluster, origin: int) -> np.ndarray:
-    """Per class, the nearest nodes within its radius of `origin` (at most its cap)."""
-    distance_km = cluster.ground_distance_km(origin)
-    chosen = []
-    for vicinity, radius_km in RADIUS_KM.items():
-        members = cluster.members[vicinity]
-        inside = members[distance_km[members] <= radius_km]
-        if len(inside) > CAP[vicinity]:
-            keep = np.argpartition(distance_km[inside], CAP[vicinity] - 1)[: CAP[vicinity]]
-            inside = inside[keep]
-        chosen.append(inside)
-    return np.concatenate(chosen)
+def vicinity(cluster: Cluster, anchor: int) -> np.ndarray:
+    """The candidates around node `anchor`: stations, cloud, edge, satellites, in that order."""
+    distance_km = cluster.ground_distance_km(anchor)
+
+    def within(kind: str, radius_km: float, cap: int) -> np.ndarray:
+        members = cluster.members[kind]
+        return members[distance_km[members] <= radius_km][: max(cap, 0)]
+
+    stations = within("ground", GROUND_RADIUS_KM, GROUND_CAP)
+    cloud = within("cloud", GROUND_RADIUS_KM, GROUND_CAP - len(stations))
+    edge = within("edge", EDGE_RADIUS_KM, EDGE_CAP)
+    satellites = within("satellite", SPACE_RADIUS_KM, SPACE_CAP)
+    return np.concatenate([stations, cloud, edge, satellites])
 
 
 def at_random(cluster: Cluster, rng: np.random.Generator) -> np.ndarray:
-    """Per class, up to its cap of nodes drawn without replacement."""
-    chosen = []
-    for vicinity, cap in CAP.items():
-        members = cluster.members[vicinity]
-        chosen.append(rng.choice(members, size=min(cap, len(members)), replace=False))
-    return np.concatenate(chosen)
-
-
-def select(cluster: Cluster, origins: Sequence[int], rng: np.random.Generator) -> np.ndarray:
-    """Candidates for a task whose predecessors run on `origins` (sorted node indices)."""
-    if not origins:
-        return np.sort(at_random(cluster, rng))
-    return np.unique(np.concatenate([near(cluster, origin) for origin in origins]))
+    """Per pool, as many nodes as its cap drawn with replacement (duplicates collapse, the
+    first draw's order kept): stations then cloud sharing the ground cap, edge, satellites."""
+    stations = cluster.members["ground"]
+    drawn = [rng.choice(stations, size=min(GROUND_CAP, len(stations)))] if len(stations) else []
+    cloud = cluster.members["cloud"]
+    short = GROUND_CAP - min(GROUND_CAP, len(stations))
+    if short and len(cloud):
+        drawn.append(rng.choice(cloud, size=short))
+    for kind, cap in (("edge", EDGE_CAP), ("satellite", SPACE_CAP)):
+        members = cluster.members[kind]
+        if len(members):
+            drawn.append(rng.choice(members, size=min(cap, len(members))))
+    if not drawn:
+        return np.zeros(0, dtype=int)
+    together = np.concatenate(drawn)
+    _, first = np.unique(together, return_index=True)
+    return together[np.sort(first)]

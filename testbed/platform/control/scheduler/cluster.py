@@ -1,8 +1,9 @@
 """The nodes as column arrays, so that filters and scores run over all candidates at once.
 
 Capacity, reservations, vicinity (unit vectors toward the nodes' geodetic sub-points on the
-WGS-84 Earth, see `testbed.constants`) and satellite temperatures live here; reservations
-and heating are the only state a decision changes.
+WGS-84 Earth, see `testbed.constants`), annotations' labels and providers, and satellite
+thermal profiles live here; reservations and temperatures are the only state a decision
+changes.
 """
 
 from __future__ import annotations
@@ -13,10 +14,7 @@ import numpy as np
 
 from testbed.constants import WGS84_MEAN_RADIUS_KM
 from testbed.orbit.frames import ground_unit_vectors
-from testbed.platform.control.scheduler.model import Node, Task
-
-# Vicinity classes of HyperDrive's candidate search: cloud sites count as ground.
-VICINITY_CLASS = {"cloud": "ground", "ground": "ground", "edge": "edge", "satellite": "space"}
+from testbed.platform.control.scheduler.model import KINDS, Node, Task
 
 
 class Cluster:
@@ -32,24 +30,27 @@ class Cluster:
         if len(self.index) != len(self.names):
             raise ValueError("node names must be unique")
         self.kind = np.array([node.kind for node in nodes])
-        vicinity = np.array([VICINITY_CLASS[node.kind] for node in nodes])
-        self.members = {
-            name: np.flatnonzero(vicinity == name) for name in set(VICINITY_CLASS.values())
-        }
+        self.members = {kind: np.flatnonzero(self.kind == kind) for kind in KINDS}
+        """Node indices of each kind, in cluster order (the order the original walks)."""
         self.arch = np.array([node.arch for node in nodes])
         self.capacity_milli_cpu = np.array([node.milli_cpu for node in nodes], dtype=float)
         self.capacity_memory_mb = np.array([node.memory_mb for node in nodes], dtype=float)
         self.reserved_milli_cpu = np.array([n.reserved_milli_cpu for n in nodes], dtype=float)
         self.reserved_memory_mb = np.array([n.reserved_memory_mb for n in nodes], dtype=float)
         self.is_satellite = self.kind == "satellite"
-        thermal = [node.thermal for node in nodes]
-        self.temperature_c = np.array([t.temperature_c if t else np.nan for t in thermal])
-        self.heating_c_per_core_minute = np.array(
-            [t.heating_c_per_core_minute if t else 0.0 for t in thermal]
-        )
-        self.cooling_c_per_minute = np.array(
-            [t.cooling_c_per_minute if t else 0.0 for t in thermal]
-        )
+        self.labels = [node.labels for node in nodes]
+        self.providers = [node.providers for node in nodes]
+        profiles = [node.thermal for node in nodes]
+
+        def column(field: str) -> np.ndarray:
+            return np.array([getattr(p, field) if p else np.nan for p in profiles], dtype=float)
+
+        self.temperature_c = column("start_c")
+        self.heating_c_per_core_minute = column("heating_c_per_core_minute")
+        self.orbit_base_c = column("orbit_base_c")
+        self.radiated_c_per_minute = column("radiated_c_per_minute")
+        self.recommended_c = column("recommended_c")
+        self.max_c = column("max_c")
         self.ground_unit = np.zeros((len(nodes), 3))
         self.move(np.array([node.position_ecef_km for node in nodes], dtype=float))
 
@@ -73,31 +74,44 @@ class Cluster:
         return (free_cpu >= task.milli_cpu) & (free_memory >= task.memory_mb)
 
     def exec_time_s(self, task: Task, nodes: np.ndarray) -> np.ndarray:
-        """Expected run time of `task` on each of `nodes` (NaN where its arch is not allowed)."""
+        """Expected run time of `task` on each of `nodes` (NaN where its arch has none)."""
         times = np.full(len(nodes), np.nan)
         for arch, seconds in task.exec_time_s.items():
             times[self.arch[nodes] == arch] = seconds
         return times
 
-    def temperature_rise_c(self, task: Task, nodes: np.ndarray) -> np.ndarray:
-        """Heating minus radiated heat over the run (HyperDrive's estimate; 0 on the ground)."""
+    def expected_temperature_c(self, task: Task, nodes: np.ndarray) -> np.ndarray:
+        """HyperDrive's estimate of a satellite's temperature after running `task`
+        (`util/heat_estimator.py`): the mocked orbit term `int(base * minutes) mod
+        int(max)` plus heating per core-minute minus radiated heat; the current temperature
+        when the task has no expected run time there; NaN on the ground."""
         minutes = self.exec_time_s(task, nodes) / 60.0
         cores = task.milli_cpu / 1000.0
-        heating = self.heating_c_per_core_minute[nodes] * cores * minutes
-        return heating - self.cooling_c_per_minute[nodes] * minutes
+        with np.errstate(invalid="ignore"):
+            orbit_c = np.fmod(
+                np.trunc(self.orbit_base_c[nodes] * minutes), np.trunc(self.max_c[nodes])
+            )
+        estimate = (
+            orbit_c
+            + self.heating_c_per_core_minute[nodes] * cores * minutes
+            - self.radiated_c_per_minute[nodes] * minutes
+        )
+        return np.where(np.isnan(minutes), self.temperature_c[nodes], estimate)
 
     def try_reserve(self, node: int, task: Task) -> bool:
-        """Take the task's resources on `node` and heat it up; False if they are gone."""
+        """Take the task's resources on `node`; a satellite's temperature becomes the
+        estimate (the original's update rule); False if the resources are gone."""
         nodes = np.array([node])
         if not self.fits(task, nodes)[0]:
             return False
+        if self.is_satellite[node]:
+            self.temperature_c[node] = float(self.expected_temperature_c(task, nodes)[0])
         self.reserved_milli_cpu[node] += task.milli_cpu
         self.reserved_memory_mb[node] += task.memory_mb
-        if self.is_satellite[node]:
-            self.temperature_c[node] += max(float(self.temperature_rise_c(task, nodes)[0]), 0.0)
         return True
 
     def release(self, node: int, task: Task) -> None:
-        """Give back what `try_reserve` took (the heat stays: it radiates away over time)."""
+        """Give back what `try_reserve` took when the task's workflow ends (the original's
+        tasks never end; its temperature model keeps no history to undo)."""
         self.reserved_milli_cpu[node] -= task.milli_cpu
         self.reserved_memory_mb[node] -= task.memory_mb

@@ -1,8 +1,9 @@
 """HyperDrive (SEC 2024): select candidates -> filter -> score -> commit, vectorised.
 
 `rank` does the first three without changing anything; `commit` then reserves the best
-node whose resources are still free, trying the top three in order (another decision may
-have taken them in between). `place` is both.
+node whose resources are still free, trying the top three in order (`plugins/multi_commit.py`;
+another decision may have taken them in between). `place` is both. Candidates keep the
+search's order (stations, cloud, edge, satellites) and ties keep it too.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from testbed.platform.control.scheduler.cluster import Cluster
 from testbed.platform.control.scheduler.filters import apply_filters
 from testbed.platform.control.scheduler.latency import LatencyView
 from testbed.platform.control.scheduler.model import NoPlacement, Placement, Request
-from testbed.platform.control.scheduler.scores import heat_score, network_score
+from testbed.platform.control.scheduler.scores import heat_score, network_score, total_score
 
 COMMIT_ATTEMPTS = 3
 
@@ -33,32 +34,46 @@ class Ranking:
 
     @property
     def total(self) -> np.ndarray:
-        return (self.network + self.heat) / 2.0
+        return total_score(self.network, self.heat)
 
 
 class HyperDriveScheduler:
-    """SLO-aware placement over `cluster`; replace `latency` when the topology ticks."""
+    """SLO-aware placement over `cluster`; replace `latency` when the topology ticks.
+
+    `check_at_end` also checks each inbound SLO at the end of the task's expected run
+    (this project's option; the original checks the instant of the decision only).
+    """
 
     name = "hyperdrive"
 
-    def __init__(self, cluster: Cluster, latency: LatencyView, seed: int = 0) -> None:
+    def __init__(
+        self, cluster: Cluster, latency: LatencyView, seed: int = 0, check_at_end: bool = False
+    ) -> None:
         self.cluster = cluster
         self.latency = latency
-        self.rng = np.random.default_rng(seed)
+        self.check_at_end = check_at_end
+        self.rng = np.random.default_rng(candidates.RANDOM_CANDIDATES_SEED)
 
     def rank(self, request: Request) -> Ranking | NoPlacement:
-        """Candidates near the predecessors, filtered and scored, best first."""
+        """Candidates near the first predecessor, filtered and scored, best first."""
         cluster = self.cluster
-        origins = sorted({cluster.index[name] for name in request.predecessors})
-        chosen = candidates.select(cluster, origins, self.rng)
-        survivors = apply_filters(cluster, request, chosen, self.latency)
+        if request.predecessors:
+            chosen = candidates.vicinity(cluster, cluster.index[request.predecessors[0]])
+        else:
+            chosen = candidates.at_random(cluster, self.rng)
+        survivors = apply_filters(cluster, request, chosen, self.latency, self.check_at_end)
         if survivors.eliminated_by is not None:
             return NoPlacement(request.task.name, survivors.eliminated_by, survivors.remaining)
         nodes = survivors.nodes
-        expected_c = cluster.temperature_c[nodes] + cluster.temperature_rise_c(request.task, nodes)
+        expected_c = cluster.expected_temperature_c(request.task, nodes)
         network = network_score(survivors.worst_latency_ms)
-        heat = heat_score(expected_c, cluster.is_satellite[nodes])
-        order = np.argsort(-(network + heat), kind="stable")
+        heat = heat_score(
+            expected_c,
+            cluster.recommended_c[nodes],
+            cluster.max_c[nodes],
+            cluster.is_satellite[nodes],
+        )
+        order = np.argsort(-total_score(network, heat), kind="stable")
         return Ranking(request, nodes[order], network[order], heat[order], survivors.remaining)
 
     def commit(self, ranking: Ranking) -> Placement | NoPlacement:

@@ -10,17 +10,33 @@ ARCHS = ("x86_64", "arm64")
 
 
 @dataclass(frozen=True)
-class ThermalState:
-    """A satellite's heat budget, as HyperDrive models it (degrees C, per minute)."""
+class ThermalProfile:
+    """A satellite's thermal profile, as HyperDrive's node generator defines three of them
+    (`scenarios/util/nodes_generator.py`): where it starts, how much a core-minute of work
+    heats it, the base of the original's mocked orbit term, how much it radiates per minute.
+    """
 
-    temperature_c: float
-    heating_c_per_core_minute: float = 1.0
-    cooling_c_per_minute: float = 0.5
+    name: str
+    start_c: float
+    heating_c_per_core_minute: float
+    orbit_base_c: float
+    radiated_c_per_minute: float = 0.1
+    recommended_c: float = 65.0
+    max_c: float = 75.0
+
+
+THERMAL_PROFILES = (
+    ThermalProfile("p1", start_c=45.0, heating_c_per_core_minute=1.0, orbit_base_c=55.0),
+    ThermalProfile("p2", start_c=45.0, heating_c_per_core_minute=2.0, orbit_base_c=60.0),
+    ThermalProfile("p3", start_c=35.0, heating_c_per_core_minute=0.5, orbit_base_c=45.0),
+)
+"""HyperDrive's three satellite profiles; each satellite gets one, drawn with a seed."""
 
 
 @dataclass(frozen=True)
 class Node:
-    """A place to run tasks; `position_ecef_km` feeds the vicinity search."""
+    """A place to run tasks; `position_ecef_km` feeds the vicinity search, `labels` and
+    `providers` (resource providers hosted here) EDGELESS's annotations."""
 
     name: str
     kind: str
@@ -28,9 +44,11 @@ class Node:
     milli_cpu: float
     memory_mb: float
     position_ecef_km: tuple[float, float, float]
-    thermal: ThermalState | None = None
+    thermal: ThermalProfile | None = None
     reserved_milli_cpu: float = 0.0
     reserved_memory_mb: float = 0.0
+    labels: frozenset[str] = frozenset()
+    providers: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -38,27 +56,39 @@ class Node:
         if self.arch not in ARCHS:
             raise ValueError(f"node {self.name!r}: arch {self.arch!r} not in {ARCHS}")
         if (self.kind == "satellite") != (self.thermal is not None):
-            raise ValueError(f"node {self.name!r}: a thermal state is for satellites only")
+            raise ValueError(f"node {self.name!r}: a thermal profile is for satellites only")
+
+
+@dataclass(frozen=True)
+class Annotations:
+    """EDGELESS's placement annotations of a function (`edgeless_orc`
+    `deployment_requirements.rs`): any of these node names, all of these labels, all of
+    these resource providers on the node; empty means no constraint."""
+
+    node_id_match_any: tuple[str, ...] = ()
+    label_match_all: tuple[str, ...] = ()
+    resource_match_all: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Task:
-    """One function to place; `exec_time_s` gives the expected run time per allowed arch."""
+    """One function to place on a node of one of `archs`; `exec_time_s` gives the expected
+    run time per arch where known (the heat estimate needs it)."""
 
     name: str
     image: str
     milli_cpu: float
     memory_mb: float
-    exec_time_s: Mapping[str, float]
-
-    @property
-    def archs(self) -> tuple[str, ...]:
-        return tuple(self.exec_time_s)
+    archs: tuple[str, ...]
+    exec_time_s: Mapping[str, float] = field(default_factory=dict)
+    annotations: Annotations = Annotations()
 
     def __post_init__(self) -> None:
-        unknown = set(self.exec_time_s) - set(ARCHS)
-        if not self.exec_time_s or unknown:
-            raise ValueError(f"task {self.name!r}: needs exec times for archs among {ARCHS}")
+        unknown = (set(self.archs) | set(self.exec_time_s)) - set(ARCHS)
+        if not self.archs or unknown or not set(self.exec_time_s) <= set(self.archs):
+            raise ValueError(
+                f"task {self.name!r}: needs archs among {ARCHS}, exec times for those only"
+            )
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,15 @@ from testbed.plugins import SCHEDULERS
 
 class Scheduler(Protocol):
     name: str
+    latency: LatencyView | None
 
     def place(self, request: Request) -> Placement | NoPlacement: ...
 
 
-def make_scheduler(name: str, cluster: Cluster, latency: LatencyView, seed: int = 0) -> Scheduler:
-    """The scheduler called `name` (ValueError listing the known names otherwise)."""
-    scheduler: Scheduler = SCHEDULERS.create(name, cluster, latency, seed)
+def make_scheduler(
+    name: str, cluster: Cluster, latency: LatencyView, seed: int = 0, check_at_end: bool = False
+) -> Scheduler:
+    """The scheduler called `name` (ValueError listing the known names otherwise);
+    `check_at_end`: HyperDrive's SLO filters also at the end of a task's expected run."""
+    scheduler: Scheduler = SCHEDULERS.create(name, cluster, latency, seed, check_at_end)
     return scheduler

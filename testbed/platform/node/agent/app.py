@@ -6,11 +6,14 @@ GET    /metrics                 Prometheus text
 GET    /records?limit=N[&instance=ID]  the latest invocation records (of one instance)
 PUT    /topology                TopologySpec -> the nodes whose Redis the agent knows
 POST   /instances               DeploySpec -> 201 {instance, class, evidence, record}
+PATCH  /instances/{id}          Rewire -> {instance}; new outputs and/or state settings
 DELETE /instances/{id}          -> {record}
 POST   /instances/{id}/call     Message -> {reply, record}; 500 {error, record}
 POST   /instances/{id}/cast     Message -> 202 {accepted}; runs in the background, once per
                                 message id (a repeat is answered 202 {repeat} and not run)
 POST   /requests                RequestPlan -> 202 {planned}; this node sends them as ingress
+PATCH  /requests/{workflow}     PlanTarget -> {workflow}; its requests not sent go there
+DELETE /requests/{workflow}     -> {cancelled}: how many of its requests were not sent
 """
 
 from __future__ import annotations
@@ -29,7 +32,9 @@ from testbed.platform.contract import (
     MAX_BODY_BYTES,
     DeploySpec,
     Message,
+    PlanTarget,
     RequestPlan,
+    Rewire,
     TopologySpec,
 )
 from testbed.platform.node.agent.node import Agent, DeployError, InvocationError
@@ -136,6 +141,16 @@ async def deploy(request: web.Request) -> web.Response:
     return web.json_response({**body, "record": record.model_dump(mode="json")}, status=201)
 
 
+async def rewire(request: web.Request) -> web.Response:
+    """Re-point a live instance (a task of its workflow moved to another node)."""
+    body: Rewire = await _body(request, Rewire)
+    agent, instance_id = request.app[AGENT], request.match_info["id"]
+    if instance_id not in agent.instances:
+        return _error(404, f"no instance {instance_id}")
+    agent.instances[instance_id].rewire(body)
+    return web.json_response({"instance": instance_id})
+
+
 async def remove(request: web.Request) -> web.Response:
     instance_id = request.match_info["id"]
     if instance_id not in request.app[AGENT].instances:
@@ -175,6 +190,23 @@ async def plan_requests(request: web.Request) -> web.Response:
     return web.json_response({"planned": len(plan.requests)}, status=202)
 
 
+async def retarget(request: web.Request) -> web.Response:
+    """Send a workflow's requests to its entry's new instance."""
+    target: PlanTarget = await _body(request, PlanTarget)
+    workflow = request.match_info["workflow"]
+    try:
+        request.app[AGENT].retarget(workflow, target)
+    except KeyError:
+        return _error(404, f"no request plan of workflow {workflow}")
+    return web.json_response({"workflow": workflow})
+
+
+async def cancel_requests(request: web.Request) -> web.Response:
+    """Drop a workflow's requests not sent yet (the workflow's lifetime ended)."""
+    cancelled = request.app[AGENT].cancel_requests(request.match_info["workflow"])
+    return web.json_response({"cancelled": cancelled})
+
+
 def make_app(agent: Agent, redis: RedisServer) -> web.Application:
     """The routes over a started agent and its Redis supervisor."""
     app = web.Application(client_max_size=MAX_BODY_BYTES)
@@ -185,8 +217,11 @@ def make_app(agent: Agent, redis: RedisServer) -> web.Application:
     app.router.add_get("/records", records)
     app.router.add_put("/topology", topology)
     app.router.add_post("/instances", deploy)
+    app.router.add_patch("/instances/{id}", rewire)
     app.router.add_delete("/instances/{id}", remove)
     app.router.add_post("/instances/{id}/call", call)
     app.router.add_post("/instances/{id}/cast", cast)
     app.router.add_post("/requests", plan_requests)
+    app.router.add_patch("/requests/{workflow}", retarget)
+    app.router.add_delete("/requests/{workflow}", cancel_requests)
     return app

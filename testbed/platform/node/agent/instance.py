@@ -8,7 +8,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from testbed.platform.contract import DeploySpec
+from testbed.platform.contract import DeploySpec, Rewire
 from testbed.platform.node.runtime.classify import Classification
 from testbed.platform.node.runtime.policy import FunctionRuntime
 from testbed.workload.modules import load_function_module
@@ -38,6 +38,13 @@ class Instance:
     @property
     def id(self) -> str:
         return self.spec.instance
+
+    def rewire(self, rewire: Rewire) -> None:
+        """Take new outputs and/or state settings (a successor or the state's node moved):
+        casts scheduled and invocations started from now on use them."""
+        self.spec = self.spec.model_copy(
+            update={field: value for field, value in rewire if value is not None}
+        )
 
     def load(self) -> None:
         """A fresh copy of the module (blocking: runs the module's top level)."""

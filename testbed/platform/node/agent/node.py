@@ -24,6 +24,8 @@ from testbed.platform.contract import (
     REQUEST_HANDLER,
     DeploySpec,
     InvocationRecord,
+    PlannedRequest,
+    PlanTarget,
     RequestPlan,
 )
 from testbed.platform.node.agent.context import AgentContext, InstanceState
@@ -88,6 +90,11 @@ class Agent:
         with them as they are, so a large page never holds the event loop for long."""
         self.record_log = record_log or RecordLog(None)
         self._requests_started = 0
+        self.plan_targets: dict[str, PlanTarget] = {}
+        """Where each workflow's requests go (by workflow): looked up as each one leaves, so
+        requests planned before a retarget follow it."""
+        self._planned: dict[str, set[asyncio.TimerHandle]] = {}
+        """The timers of each workflow's requests not sent yet, to cancel them."""
         self.loop = asyncio.get_running_loop()
         self.courier = Courier(node)
         self.received = RecentIds()
@@ -98,6 +105,8 @@ class Agent:
         """Stop timers and background work, close the HTTP client."""
         for instance in self.instances.values():
             instance.cancel_timers()
+        for workflow in list(self._planned):
+            self.cancel_requests(workflow)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -332,18 +341,45 @@ class Agent:
     # -- the workload driver's side: this node as a workflow's ingress
 
     def plan_requests(self, plan: RequestPlan) -> None:
-        """Send each planned request at its time (a late plan sends the past ones at once)."""
+        """Send each planned request at its time (a late plan sends the past ones at once),
+        to the plan's target, which becomes the workflow's."""
+        self.plan_targets[plan.workflow] = PlanTarget(function=plan.function, target=plan.target)
         for request in plan.requests:
-            delay_s = max(0.0, request.at_s - time.time())
-            self.loop.call_later(
-                delay_s, lambda r=request: self._spawn(self._send_request(plan, r.id, r.msg))
-            )
+            self._schedule_request(plan.workflow, request)
 
-    async def _send_request(self, plan: RequestPlan, request_id: str, msg: str) -> None:
+    def _schedule_request(self, workflow: str, request: PlannedRequest) -> None:
+        pending = self._planned.setdefault(workflow, set())
+
+        def send() -> None:
+            pending.discard(handle)
+            target = self.plan_targets[workflow]  # as it is now: a retarget applies
+            self._spawn(self._send_request(workflow, target, request.id, request.msg))
+
+        handle = self.loop.call_later(max(0.0, request.at_s - time.time()), send)
+        pending.add(handle)
+
+    def retarget(self, workflow: str, target: PlanTarget) -> None:
+        """Send the workflow's requests not sent yet to `target` (its entry moved); KeyError
+        if no plan has that workflow."""
+        if workflow not in self.plan_targets:
+            raise KeyError(workflow)
+        self.plan_targets[workflow] = target
+
+    def cancel_requests(self, workflow: str) -> int:
+        """Drop the workflow's requests not sent yet (its lifetime ended): how many."""
+        self.plan_targets.pop(workflow, None)
+        pending = self._planned.pop(workflow, set())
+        for handle in pending:
+            handle.cancel()
+        return len(pending)
+
+    async def _send_request(
+        self, workflow: str, plan: PlanTarget, request_id: str, msg: str
+    ) -> None:
         body = self.courier.stamp(INGRESS, msg, request_id)
         error = await self.courier.cast(f"{plan.target}/cast", body)
         self._record_delivery(
-            INGRESS, plan.workflow, plan.function, REQUEST_HANDLER,
+            INGRESS, workflow, plan.function, REQUEST_HANDLER,
             Delivery(request_id, INGRESS, self.node, body["sent_s"], payload_bytes=len(msg)),
             f"request to {plan.target}", None if error is None else f"request failed: {error}",
         )  # fmt: skip
