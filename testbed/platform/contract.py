@@ -84,7 +84,9 @@ class FunctionCode(Body):
 
 
 class DeploySpec(Body):
-    """`POST /instances`: one function instance; `runtime` None takes the agent's policy."""
+    """`POST /instances`: one function instance; `runtime` None takes the agent's policy.
+    `state_from` is the URL of the instance this one replaces (a task moved): the new one
+    fetches the state that one last synced, over the emulated network, for its init."""
 
     instance: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     workflow: str
@@ -94,6 +96,7 @@ class DeploySpec(Body):
     outputs: dict[str, str] = {}
     runtime: Annotated[str, AfterValidator(RUNTIME_POLICIES.check)] | None = None
     state: StateSettings = StateSettings()
+    state_from: str | None = None
 
 
 class Rewire(Body):

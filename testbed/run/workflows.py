@@ -385,37 +385,47 @@ class WorkflowDriver:
             row("kept", new.node, f"{new.decision_ms:.3f}", "", why)
             return
         started = time.perf_counter()
-        self._switch(live, name, old, new)
+        refused = self._switch(live, name, old, new)
         switch_ms = (time.perf_counter() - started) * 1e3
+        if refused is not None:  # the new instance did not start: the old one serves on
+            self.placer.release(workflow, new)
+            self.placer.reserve(workflow, old)
+            row("kept", new.node, f"{new.decision_ms:.3f}", "", f"not started: {refused}")
+            return
         self._placed(live, new, time.time(), moved_from=old.node)
         self._update(live, migrations=live.doc.migrations + 1)
         row("moved", new.node, f"{new.decision_ms:.3f}", f"{switch_ms:.1f}", new.reason)
 
-    def _switch(self, live: _Live, name: str, old: PlacedFunction, new: PlacedFunction) -> None:
-        """New instance up first, its neighbours and the ingress pointed at it, old one gone."""
+    def _switch(
+        self, live: _Live, name: str, old: PlacedFunction, new: PlacedFunction
+    ) -> str | None:
+        """New instance up first (with the state the old one last synced, fetched across the
+        emulated network), its neighbours and the ingress pointed at it, old one gone.
+        Why the new instance did not start (nothing else changed then), else None."""
         workflow, wid = self.settings.workflow, live.doc.workflow_id
         moved = {**live.placed, name: new}
         specs = deploy_specs(workflow, list(moved.values()), wid)
+        specs[name] = specs[name].model_copy(
+            update={"state_from": instance_url(old.node, old.instance)}
+        )
         agents = self.testbed.running_agents()
-        try:
-            with httpx.Client(timeout=DEPLOY_TIMEOUT_S) as client:
+        with httpx.Client(timeout=DEPLOY_TIMEOUT_S) as client:
+            try:
                 start_instance(client, agents, new.node, specs[name])
+            except (httpx.HTTPError, UserError, SetupError) as error:
+                return str(error)
+            try:
                 for other, placed in moved.items():
                     if other != name:
                         rewire(client, agents, placed.node, specs[other])
-                if name == self.settings.entry:
-                    target = PlanTarget(function=name, target=instance_url(new.node, new.instance))
-                    self._ingress(
-                        "patch", f"/requests/{wid}", target.model_dump(mode="json"), expect=200
-                    )
-                for problem in remove_instances(client, agents, [old]):
-                    self.say(f"{wid}: removing {old.instance}: {problem}")
-        except httpx.HTTPError as error:
-            raise SetupError(
-                f"moving {name} of {wid}", f"{type(error).__name__}: {error}"
-            ) from None
-        except UserError as error:
-            raise SetupError(f"moving {name} of {wid}", str(error)) from None
+            except (httpx.HTTPError, UserError) as error:
+                raise SetupError(f"moving {name} of {wid}", str(error)) from None
+            if name == self.settings.entry:
+                target = PlanTarget(function=name, target=instance_url(new.node, new.instance))
+                self._ingress("patch", f"/requests/{wid}", target.model_dump(mode="json"), 200)
+            for problem in remove_instances(client, agents, [old]):
+                self.say(f"{wid}: removing {old.instance}: {problem}")
+        return None
 
     # -- files
 

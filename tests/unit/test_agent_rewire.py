@@ -222,3 +222,35 @@ def test_cancel_drops_a_workflows_pending_requests_and_counts_them(tmp_path: Pat
             assert await node.send("DELETE", "/requests/wf2") == (200, {"cancelled": 1})
 
     asyncio.run(main())
+
+
+# Marks the state it starts from as handed over (or starts a fresh one).
+RESTORING = """
+def handle_init(ctx, payload, saved):
+    ctx.sync({"seen": 0, "restored": False} if saved is None else {**saved, "restored": True})
+"""
+
+
+def test_a_moved_instance_starts_with_the_state_its_predecessor_synced(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with _node(tmp_path) as node:
+            code = {"file": "counter.py", "source": RESTORING}
+            spec = {"instance": "counter", "workflow": "wf", "function": "counter", "code": code}
+            assert (await node.send("POST", "/instances", spec))[0] == 201
+            old = node.agent.instances["counter"]
+            assert old.saved_state == {"seen": 0, "restored": False}
+            old.saved_state = {"seen": 2, "restored": False}  # as its work would have synced
+            status, answer = await node.send("GET", "/instances/counter/state")
+            assert status == 200 and codec.decode(answer["state"]) == old.saved_state
+            url = str(node.client.make_url("/instances/counter"))
+            moved = {**spec, "instance": "counter-m1", "state_from": url}
+            assert (await node.send("POST", "/instances", moved))[0] == 201
+            assert node.agent.instances["counter-m1"].saved_state == {"seen": 2, "restored": True}
+
+            assert (await node.send("GET", "/instances/ghost/state"))[0] == 404
+            lost = {**spec, "instance": "counter-m2", "state_from": url.replace("counter", "ghost")}
+            status, answer = await node.send("POST", "/instances", lost)
+            assert status == 400 and "state from" in answer["error"] and "404" in answer["error"]
+            assert "counter-m2" not in node.agent.instances
+
+    asyncio.run(main())

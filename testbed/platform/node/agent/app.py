@@ -8,6 +8,7 @@ PUT    /topology                TopologySpec -> the nodes whose Redis the agent 
 POST   /instances               DeploySpec -> 201 {instance, class, evidence, record}
 PATCH  /instances/{id}          Rewire -> {instance}; new outputs and/or state settings
 DELETE /instances/{id}          -> {record}
+GET    /instances/{id}/state    -> {state}: what it last synced (for the instance replacing it)
 POST   /instances/{id}/call     Message -> {reply, record}; 500 {error, record}
 POST   /instances/{id}/cast     Message -> 202 {accepted}; runs in the background, once per
                                 message id (a repeat is answered 202 {repeat} and not run)
@@ -159,6 +160,15 @@ async def remove(request: web.Request) -> web.Response:
     return web.json_response({"record": record.model_dump(mode="json")})
 
 
+async def saved_state(request: web.Request) -> web.Response:
+    """The state the instance last synced, encoded as messages are (for its successor
+    instance when the task moves)."""
+    instance = request.app[AGENT].instances.get(request.match_info["id"])
+    if instance is None:
+        return _error(404, f"no instance {request.match_info['id']}")
+    return web.json_response({"state": codec.encode(instance.saved_state)})
+
+
 async def call(request: web.Request) -> web.Response:
     _, delivery, msg = await _message(request)
     agent, instance_id = request.app[AGENT], request.match_info["id"]
@@ -219,6 +229,7 @@ def make_app(agent: Agent, redis: RedisServer) -> web.Application:
     app.router.add_post("/instances", deploy)
     app.router.add_patch("/instances/{id}", rewire)
     app.router.add_delete("/instances/{id}", remove)
+    app.router.add_get("/instances/{id}/state", saved_state)
     app.router.add_post("/instances/{id}/call", call)
     app.router.add_post("/instances/{id}/cast", cast)
     app.router.add_post("/requests", plan_requests)

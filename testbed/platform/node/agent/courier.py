@@ -97,6 +97,11 @@ class Courier:
         finally:
             self.counters.in_flight -= 1
 
+    async def fetch(self, url: str) -> tuple[int, Any]:
+        """GET once: the answer's status and decoded JSON body."""
+        async with self._session.get(url) as reply:
+            return reply.status, await reply.json()
+
 
 class RecentIds:
     """The ids of the last `capacity` messages received, to recognise a repeat."""

@@ -149,18 +149,32 @@ class Agent:
             await asyncio.to_thread(instance.load)
         except Exception as error:  # the module's top level is arbitrary code
             raise DeployError(f"{spec.code.file} does not load: {_describe(error)}") from error
+        if spec.state_from is not None:
+            instance.saved_state = await self._state_of(spec.state_from)
         # Registered before handle_init: a timer or message it triggers at once (a client's
         # first tick, say) must find the instance; the lock holds them until init is done.
         self.instances[spec.instance] = instance
         async with instance.lock:
             _, record = await self._run(
-                instance, "handle_init", NO_DELIVERY, dict(spec.init_payload), None
-            )
+                instance, "handle_init", NO_DELIVERY, dict(spec.init_payload),
+                instance.saved_state,
+            )  # fmt: skip
         if record.error is not None:
             instance.cancel_timers()
             del self.instances[spec.instance]
             raise InvocationError(record)
         return instance, record
+
+    async def _state_of(self, instance_url: str) -> Any:
+        """The state the instance at `instance_url` last synced (DeployError if it cannot
+        be had: a move must not start a task without what it kept)."""
+        try:
+            status, answer = await self.courier.fetch(f"{instance_url}/state")
+        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+            raise DeployError(f"state from {instance_url}: {_describe(error)}") from error
+        if status != 200:
+            raise DeployError(f"state from {instance_url}: HTTP {status}: {answer}")
+        return codec.decode(answer["state"])
 
     async def remove(self, instance_id: str) -> InvocationRecord:
         """Stop an instance (KeyError if unknown); its timers die with it."""
