@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated
@@ -35,7 +36,7 @@ def deploy(
     other over the emulated network. Their code travels with the deploy, from any folder."""
     placements = api.attach().deploy(workflow, scheduler, name)
     if as_json:
-        typer.echo(json.dumps([placed.__dict__ for placed in placements], indent=1))
+        typer.echo(json.dumps([asdict(placed) for placed in placements], indent=1))
         return
     table = Table("function", "node", "instance", "why")
     for placed in placements:
