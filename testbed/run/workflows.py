@@ -163,9 +163,11 @@ class WorkflowDriver:
                 self._end(live, "ended")
         if self.settings.replacement and now_unix >= self._next_check_unix:
             self._next_check_unix = now_unix + self.settings.check_every_s
-            for live in list(self.live.values()):
-                if live.doc.status == "running":
-                    self._check_slos(live)
+            running = [live for live in self.live.values() if live.doc.status == "running"]
+            if running:
+                self._observe()  # once per round: every workflow is checked on the same paths
+            for live in running:
+                self._check_slos(live)
 
     def finish(self) -> None:
         """At the run's end: what still lives ends (its reservations return)."""
@@ -327,9 +329,8 @@ class WorkflowDriver:
 
     def _check_slos(self, live: _Live) -> None:
         """Move each task with an inbound edge predicted (now or at the horizon) to break
-        its SLO, when the scheduler finds it another node."""
+        its SLO, when the scheduler finds it another node (the placer has observed now)."""
         workflow = self.settings.workflow
-        self._observe()
         view = self.placer.view
         for name in function_order(workflow):
             placed = live.placed[name]

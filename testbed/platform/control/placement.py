@@ -79,16 +79,21 @@ class Rejected(Exception):
     """No node takes a function: the reason names the filter that removed the last ones."""
 
 
+def node_positions_km(engine: TopologyEngine, matrix: PathMatrix) -> np.ndarray:
+    """Every emulated node's ITRS position (km) at the matrix's instant, in engine order:
+    a satellite where it flies, any other node at its ground site."""
+    satellites = engine.positions(matrix.time).ecef_km
+    return np.vstack([satellites, engine.sites.ecef_km])[[node.vertex for node in engine.nodes]]
+
+
 def scheduler_nodes(engine: TopologyEngine, matrix: PathMatrix) -> list[SchedulerNode]:
     """The emulated nodes as the scheduler sees them, positioned at the matrix's instant."""
-    positions = engine.positions(matrix.time).ecef_km
-    stations = engine.sites.ecef_km
+    positions = node_positions_km(engine, matrix)
     profiles = {profile.name: profile for profile in THERMAL_PROFILES}
     rng = np.random.default_rng(THERMAL_PROFILE_SEED)
     nodes = []
-    for node in engine.nodes:
+    for node, where in zip(engine.nodes, positions, strict=True):
         satellite = node.kind is NodeKind.satellite
-        where = positions[node.vertex] if satellite else stations[node.vertex - len(positions)]
         drawn = THERMAL_PROFILES[int(rng.integers(len(THERMAL_PROFILES)))] if satellite else None
         spec = node.spec
         labels = {key for key in spec.labels} | {f"{k}={v}" for k, v in spec.labels.items()}
@@ -178,15 +183,9 @@ class Placer:
     def observe(self, now: PathMatrix) -> None:
         """The nodes where they are at `now`'s instant, the paths then and predicted."""
         later = self.engine.paths(now.time + timedelta(seconds=PREDICTION_HORIZON_S))
-        self.cluster.move(self.engine_positions(now))
+        self.cluster.move(node_positions_km(self.engine, now))
         self.view = MatrixLatencyView.from_path_matrices(now, later)
         self.scheduler.latency = self.view
-
-    def engine_positions(self, matrix: PathMatrix) -> np.ndarray:
-        satellites = self.engine.positions(matrix.time).ecef_km
-        return np.vstack([satellites, self.engine.sites.ecef_km])[
-            [node.vertex for node in self.engine.nodes]
-        ]
 
     def inbound(
         self, workflow: Workflow, name: str, nodes: Mapping[str, str]
