@@ -43,6 +43,7 @@ from testbed.workload.loader import load_workflow
 from testbed.workload.model import Workflow
 
 RECORDS_TIMEOUT_S = 10.0
+HOSTS_TIMEOUT_S = 5.0
 RECORDS_WAIT_S = 60.0
 _TICK_JOIN_S = 30.0
 
@@ -243,6 +244,18 @@ class Testbed(_Client):
         self.pusher.start()
         self.emulation.start()
         return self
+
+    def push_hosts(self) -> None:
+        """Every running agent gets the addresses of all nodes with a container (call it
+        after nodes on demand start or leave, before anything is sent to a new one); an
+        agent that does not take them could not reach the new nodes (SetupError)."""
+        body = {"addresses": self.emulation.addresses()}
+        with httpx.Client(timeout=HOSTS_TIMEOUT_S) as client:
+            for node, url in self.running_agents().items():
+                try:
+                    client.put(f"{url}/hosts", json=body).raise_for_status()
+                except httpx.HTTPError as error:
+                    raise SetupError(f"node addresses to {node}", str(error)) from None
 
     def follow(self, on_tick: Callable[[TickRecord], None] = lambda _: None) -> None:
         """Follow the orbits here until the scenario ends or `stop` is set."""

@@ -8,6 +8,7 @@ is attached separately by `fabric.py` through the container's network namespace.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -169,6 +170,12 @@ def set_paused(containers: Iterable[Container], paused: bool) -> None:
             container.pause()
         elif not paused and is_paused:
             container.unpause()
+
+
+def remove_container(container: Container) -> None:
+    """Remove one node's container (killed first); gone already is fine."""
+    with contextlib.suppress(NotFound):
+        container.remove(force=True)
 
 
 def remove_everything(client: docker.DockerClient) -> int:

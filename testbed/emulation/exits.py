@@ -20,12 +20,23 @@ class ExitWatch:
         self._node_of: dict[int, int] = {}
         try:
             for node, pid in pids.items():
-                fd = os.pidfd_open(pid)
-                self._node_of[fd] = node
-                self._poll.register(fd, select.POLLIN)
+                self.watch(node, pid)
         except BaseException:
             self.close()
             raise
+
+    def watch(self, node: int, pid: int) -> None:
+        """Watch one more node's main process (a node started on demand)."""
+        fd = os.pidfd_open(pid)
+        self._node_of[fd] = node
+        self._poll.register(fd, select.POLLIN)
+
+    def forget(self, node: int) -> None:
+        """Stop watching `node` (its container is removed on purpose)."""
+        for fd in [fd for fd, watched in self._node_of.items() if watched == node]:
+            self._poll.unregister(fd)
+            del self._node_of[fd]
+            os.close(fd)
 
     def exited(self) -> list[int]:
         """Nodes whose main process exited since the last call (each reported once)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from testbed.emulation.shaping.plan import QUEUE_MIN_S, LinkState
@@ -23,3 +25,37 @@ def link_state(matrix: PathMatrix, queue_min_s: float = QUEUE_MIN_S) -> LinkStat
         reachable=reachable,
         queue_min_s=queue_min_s,
     )
+
+
+def slot_link_state(compact: LinkState, slots: Sequence[int], n_slots: int) -> LinkState:
+    """The state of `n_slots` fabric slots from that of the nodes in them (row k of
+    `compact` is the node in slot `slots[k]`); an empty slot's pairs are unreachable with
+    neutral parameters, as a backend holds them before any apply."""
+    rows = np.asarray(slots, dtype=np.intp)
+    where = np.ix_(rows, rows)
+    arrays = {
+        "delay_ms": np.zeros((n_slots, n_slots)),
+        "rate_mbps": np.full((n_slots, n_slots), np.inf),
+        "loss": np.zeros((n_slots, n_slots)),
+        "reachable": np.zeros((n_slots, n_slots), dtype=bool),
+    }
+    for name, array in arrays.items():
+        array[where] = getattr(compact, name)
+    return LinkState(**arrays, queue_min_s=compact.queue_min_s)
+
+
+def without_slot(state: LinkState, slot: int) -> LinkState:
+    """`state` with every pair from and to `slot` as a backend holds it after `attach` or
+    `detach`: unreachable, neutral."""
+    arrays = {
+        name: getattr(state, name).copy() for name in ("delay_ms", "rate_mbps", "loss", "reachable")
+    }
+    for name, value in (
+        ("delay_ms", 0.0),
+        ("rate_mbps", np.inf),
+        ("loss", 0.0),
+        ("reachable", False),
+    ):
+        arrays[name][slot, :] = value
+        arrays[name][:, slot] = value
+    return LinkState(**arrays, queue_min_s=state.queue_min_s)

@@ -12,6 +12,7 @@ import logging
 import os
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -52,15 +53,19 @@ _READY_POLL_S = 0.2
 
 @dataclass
 class NodeHandle:
-    """A node: its place in the matrices, its container and its addresses; `paused` while
-    outside its bounding box, `stopped` once its container exited (killed, out of memory):
-    a stopped node stays out of the run."""
+    """A node with a container: its fabric slot (`index`, which gives its emulated
+    address), its place among the engine's nodes, its container and addresses; `paused`
+    while outside its bounding box, `stopped` once its container exited (killed, out of
+    memory): a stopped node stays out of the run."""
 
     index: int
     node: EmulatedNode
     container: Container
     address: str
     management_address: str
+    engine_index: int
+    started_s: float = 0.0
+    """How long its container took from `docker run` to its program answering ready."""
     paused: bool = False
     stopped: bool = False
 
@@ -105,6 +110,10 @@ def check_host(backend: str | None) -> ShapingBackend:
     return select_backend(backend)
 
 
+class NoFreeSlot(SetupError):
+    """Every spare fabric slot holds a node on demand (`platform.on_demand.max_active`)."""
+
+
 class Interrupted(Exception):
     """`stop` was set while the emulation was starting; raised only between steps."""
 
@@ -136,6 +145,20 @@ class Emulation:
         self.progress = progress
         self.run_id = f"{scenario.name}-{int(time.time())}"
         self.engine = TopologyEngine(scenario)
+        self.static = [k for k, node in enumerate(self.engine.nodes) if not node.on_demand]
+        """Engine nodes that are containers for the whole run (slots 0.. in this order)."""
+        spare = (
+            scenario.platform.on_demand.max_active
+            if len(self.static) < len(self.engine.nodes)
+            else 0
+        )
+        self.capacity = len(self.static) + spare
+        """Fabric slots: one per static node, and `max_active` for nodes on demand."""
+        self._free_slots = deque(range(len(self.static), self.capacity))
+        """Free slots, the one left longest ago first (its address then serves another)."""
+        self._nodes_lock = threading.Lock()
+        self._gpu_host = False
+        self.image: str | None = None
         self.client: docker.DockerClient | None = None
         self.fabric: Fabric | None = None
         self.backend: ShapingBackend | None = None
@@ -175,7 +198,8 @@ class Emulation:
         return self.ticks.paths_at(moment)
 
     def node_records(self) -> list[runstate.NodeRecord]:
-        return [handle.record() for handle in self.nodes]
+        with self._nodes_lock:
+            return [handle.record() for handle in self.nodes]
 
     def _latest_counters(self) -> dict[str, float]:
         latest = self.counters.latest
@@ -183,7 +207,8 @@ class Emulation:
 
     def running_nodes(self) -> list[NodeHandle]:
         """Nodes that can answer now (a paused or stopped container cannot)."""
-        return [handle for handle in self.nodes if handle.state == "running"]
+        with self._nodes_lock:
+            return [handle for handle in self.nodes if handle.state == "running"]
 
     # -- life cycle
 
@@ -210,7 +235,8 @@ class Emulation:
             )
 
     def start(self) -> None:
-        """Containers, fabric, shaping and info service; the epoch's paths applied."""
+        """Containers of the static nodes, fabric, shaping and info service; the epoch's
+        paths applied. Nodes on demand start later (`start_node`)."""
         existing = runstate.live_controller()
         if existing is not None:
             raise UserError(
@@ -223,10 +249,14 @@ class Emulation:
         tcp.allow_congestion_control(self.scenario.links.congestion_control)
         self._owns_host = True
         remove_leftovers(self.client)
-        image = build_node_image(client=self.client).tag
-        self._step(f"starting {len(self.engine.nodes)} node containers from {image}")
+        self.image = build_node_image(client=self.client).tag
+        on_demand = len(self.engine.nodes) - len(self.static)
+        self._step(
+            f"starting {len(self.static)} node containers from {self.image}"
+            + (f" ({on_demand} more nodes on demand)" if on_demand else "")
+        )
         containers.ensure_management_network(self.client, self.run_id)
-        self.nodes = self._start_containers(image)
+        self.nodes = self._start_containers()
         self._step("attaching the nodes to the emulated network")
         self.fabric = Fabric().create()
         pids = {handle.index: containers.container_pid(handle.container) for handle in self.nodes}
@@ -235,13 +265,16 @@ class Emulation:
             self.fabric.attach(index, f"/proc/{pid}/ns/net")
             _drop_default_route(pid)
         self._step(f"shaping with the {self.backend.name} backend")
-        self.backend.setup(self.fabric, len(self.nodes))
+        self.backend.setup(self.fabric, self.capacity)
         self.counters.sources["network"] = self.backend.counters
         self.counters.start()
         # Before the first tick, which pauses satellites outside their box.
         self._step(f"waiting for {self.program.description} in every node")
         self._wait_until_ready()
-        self.ticks = TickLoop(self.engine, self.backend, self._follow_nodes, self.observers)
+        slots = [*self.static, *[None] * (self.capacity - len(self.static))]
+        self.ticks = TickLoop(
+            self.engine, self.backend, self._follow_nodes, self.observers, slots=slots
+        )
         self.ticks.apply(0, self.engine.tick_times()[0])
         self.info = InfoServer(self, containers.MANAGEMENT_GATEWAY).start()
         self._write_controller_record()
@@ -261,42 +294,134 @@ class Emulation:
                 f"{names} (see `docker logs {CONTAINER_PREFIX}<node>`)",
             )
 
-    def _start_containers(self, image: str) -> list[NodeHandle]:
+    def addresses(self) -> dict[str, str]:
+        """Emulated address of every node that has a container now, by name."""
+        with self._nodes_lock:
+            return {handle.name: handle.address for handle in self.nodes}
+
+    def _start_container(self, engine_index: int, slot: int) -> NodeHandle:
+        """`docker run` of one node in `slot`; its /etc/hosts names the nodes up now."""
+        assert self.client is not None and self.image is not None
+        node = self.engine.nodes[engine_index]
+        address = str(node_address(slot))
+        with self._nodes_lock:
+            peers = [handle.node for handle in self.nodes]
+            hosts = {handle.name: handle.address for handle in self.nodes}
+        if not peers:  # the start: every static node
+            peers = [self.engine.nodes[k] for k in self.static]
+            hosts = {
+                self.engine.nodes[k].name: str(node_address(i)) for i, k in enumerate(self.static)
+            }
+        hosts[node.name] = address
+        spec = containers.ContainerSpec(
+            name=CONTAINER_PREFIX + node.name,
+            hostname=node.name,
+            image=self.image,
+            cpus=node.spec.cpus,
+            memory_bytes=node.spec.memory_bytes,
+            emulated_address=address,
+            gpu=self._gpu_host and node.spec.gpu is not GpuNeed.none,
+            labels={f"{containers.LABEL}.kind": node.kind.value, **node.spec.labels},
+            command=self.program.command(node, [*(p for p in peers if p.name != node.name), node]),
+            volumes=dict(self.program.volumes()),
+            sysctls=tcp.node_sysctls(
+                self.scenario.links.congestion_control,
+                self.scenario.links.slow_start_after_idle,
+            ),
+        )
+        container = containers.start_container(self.client, spec, hosts, self.run_id)
+        return NodeHandle(
+            index=slot,
+            node=node,
+            container=container,
+            address=address,
+            management_address=containers.management_address(container),
+            engine_index=engine_index,
+        )
+
+    def _start_containers(self) -> list[NodeHandle]:
         assert self.client is not None
-        client = self.client
-        gpu_host = containers.host_has_nvidia_runtime(client)
-        nodes = self.engine.nodes
-        hosts = {node.name: str(node_address(i)) for i, node in enumerate(nodes)}
-
-        def start(index: int) -> NodeHandle:
-            node = nodes[index]
-            spec = containers.ContainerSpec(
-                name=CONTAINER_PREFIX + node.name,
-                hostname=node.name,
-                image=image,
-                cpus=node.spec.cpus,
-                memory_bytes=node.spec.memory_bytes,
-                emulated_address=hosts[node.name],
-                gpu=gpu_host and node.spec.gpu is not GpuNeed.none,
-                labels={f"{containers.LABEL}.kind": node.kind.value, **node.spec.labels},
-                command=self.program.command(node, nodes),
-                volumes=dict(self.program.volumes()),
-                sysctls=tcp.node_sysctls(
-                    self.scenario.links.congestion_control,
-                    self.scenario.links.slow_start_after_idle,
-                ),
-            )
-            container = containers.start_container(client, spec, hosts, self.run_id)
-            return NodeHandle(
-                index=index,
-                node=node,
-                container=container,
-                address=hosts[node.name],
-                management_address=containers.management_address(container),
-            )
-
+        self._gpu_host = containers.host_has_nvidia_runtime(self.client)
         with ThreadPoolExecutor(_START_WORKERS) as pool:
-            return list(pool.map(start, range(len(nodes))))
+            return list(pool.map(self._start_container, self.static, range(len(self.static))))
+
+    def start_node(self, name: str) -> NodeHandle:
+        """Start node `name` on demand in a free slot: its container, its veth, its pairs
+        shaped from the current instant, its program ready. A node already up is returned
+        as it is. NoFreeSlot when every spare slot is taken; nothing is left half made."""
+        assert self.fabric is not None and self.ticks is not None and self.exits is not None
+        engine_index = self.engine.node_index(name)
+        with self._nodes_lock:
+            for handle in self.nodes:
+                if handle.name == name:
+                    return handle
+            if not self.engine.nodes[engine_index].on_demand:
+                raise UserError(f"node {name} is not on demand: its container ended")
+            if not self._free_slots:
+                raise NoFreeSlot(
+                    f"start node {name}",
+                    f"all {self.capacity - len(self.static)} slots for nodes on demand are "
+                    "taken (raise platform.on_demand.max_active)",
+                )
+            slot = self._free_slots.popleft()
+        started = time.monotonic()
+        handle: NodeHandle | None = None
+        occupied = False
+        try:
+            handle = self._start_container(engine_index, slot)
+            pid = containers.container_pid(handle.container)
+            self.fabric.attach(slot, f"/proc/{pid}/ns/net")
+            _drop_default_route(pid)
+            self.ticks.occupy(slot, engine_index)
+            occupied = True
+            self.exits.watch(slot, pid)
+            self._wait_ready(handle)
+        except BaseException:
+            self._undo_start(slot, handle, occupied)
+            raise
+        handle.started_s = time.monotonic() - started
+        with self._nodes_lock:
+            self.nodes.append(handle)
+        return handle
+
+    def _wait_ready(self, handle: NodeHandle) -> None:
+        deadline = time.monotonic() + _READY_TIMEOUT_S
+        while not self.program.ready(handle):
+            if time.monotonic() > deadline or self.stop.is_set():
+                raise SetupError(
+                    f"start node {handle.name}",
+                    f"{self.program.description} not ready after {_READY_TIMEOUT_S:.0f} s "
+                    f"(see `docker logs {handle.container.name}`)",
+                )
+            time.sleep(_READY_POLL_S)
+
+    def _undo_start(self, slot: int, handle: NodeHandle | None, occupied: bool) -> None:
+        assert self.fabric is not None and self.ticks is not None and self.exits is not None
+        self.exits.forget(slot)
+        if occupied:
+            self.ticks.vacate(slot)
+        self.fabric.detach(slot)
+        if handle is not None:
+            containers.remove_container(handle.container)
+        with self._nodes_lock:
+            self._free_slots.append(slot)
+
+    def stop_node(self, name: str) -> NodeHandle:
+        """Remove node `name` started on demand: its pairs drop, its veth and container
+        go and its slot is free again. Returns its handle (no longer in `nodes`)."""
+        assert self.fabric is not None and self.ticks is not None and self.exits is not None
+        with self._nodes_lock:
+            handle = next((h for h in self.nodes if h.name == name), None)
+            if handle is None or not handle.node.on_demand:
+                raise UserError(f"node {name} has no container started on demand")
+            self.nodes.remove(handle)
+        self.exits.forget(handle.index)
+        self.ticks.vacate(handle.index)
+        self.fabric.detach(handle.index)
+        containers.remove_container(handle.container)
+        with self._nodes_lock:
+            self._free_slots.append(handle.index)
+        return handle
 
     def apply_tick(
         self, index: int, moment: datetime, late_after: float | None = None
@@ -310,20 +435,20 @@ class Emulation:
         dead namespace, and so its end, while its closed connections linger), and the
         run goes on without it."""
         assert self.exits is not None and self.fabric is not None
+        with self._nodes_lock:
+            handles = list(self.nodes)
+        by_slot = {handle.index: handle for handle in handles}
         for index in self.exits.exited():
-            handle = self.nodes[index]
+            handle = by_slot[index]
             handle.stopped = True
             self.fabric.detach(index)
             LOG.warning("node %s stopped: its container exited; the run goes on", handle.name)
-        for handle in self.nodes:
-            if (
-                handle.stopped
-                or handle.node.bbox is None
-                or handle.paused == (not active[handle.index])
-            ):
+        for handle in handles:
+            inside = bool(active[handle.engine_index])
+            if handle.stopped or handle.node.bbox is None or handle.paused == (not inside):
                 continue
-            containers.set_paused([handle.container], paused=not active[handle.index])
-            handle.paused = not active[handle.index]
+            containers.set_paused([handle.container], paused=not inside)
+            handle.paused = not inside
 
     def run(self, on_tick: Callable[[TickRecord], None] = lambda _: None) -> None:
         """Follow simulated time until the scenario ends or `stop` is set (see TickLoop)."""

@@ -1,15 +1,20 @@
 """The tick loop: the paths of each instant, applied by a shaping backend, then observed.
 
 Kept apart from containers and Docker, so its rules (only changed pairs are restated, nodes
-outside their box are reported inactive, a late tick is an overrun) are unit-tested with a
-fake backend and no root.
+outside their box are reported inactive, a late tick is an overrun, a node taking or
+leaving a fabric slot is shaped from its first packet) are unit-tested with a fake backend
+and no root.
+
+The shaper works on fabric slots: slot k holds one engine node or none. Every node holds a
+slot when all are containers for the whole run; nodes on demand take a free slot when
+their container starts and give it back when it leaves.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from testbed.emulation.linkstate import link_state
+from testbed.emulation.linkstate import link_state, slot_link_state, without_slot
 from testbed.emulation.shaping.backend import ShapingBackend
 from testbed.emulation.shaping.plan import LinkState, Pairs, applied_state, changed_pairs
 from testbed.orbit.timebase import format_instant
@@ -46,8 +51,12 @@ class Tick:
     record: TickRecord
     snapshot: Snapshot
     paths: PathMatrix
+    """Between the nodes that hold a slot, in slot order."""
     applied: LinkState
+    """Per slot pair (see `slot_names`)."""
     changed: Pairs
+    slot_names: tuple[str | None, ...]
+    """The node in each slot (None: empty)."""
 
 
 TickObserver = Callable[[Tick], None]
@@ -86,8 +95,10 @@ class TickStats:
 class TickLoop:
     """Applies the engine's paths through `backend`, tick after tick.
 
-    `on_activity` gets, every tick, which nodes are active (False: a satellite outside its
-    bounding box); `observers` are called after each applied tick.
+    `on_activity` gets, every tick, which engine nodes are active (False: a satellite
+    outside its bounding box); `observers` are called after each applied tick. `slots`
+    gives the engine node in each fabric slot (None: empty); by default node k holds
+    slot k.
     """
 
     def __init__(
@@ -96,21 +107,39 @@ class TickLoop:
         backend: ShapingBackend,
         on_activity: Callable[[np.ndarray], None] = lambda _: None,
         observers: list[TickObserver] | None = None,
+        slots: Sequence[int | None] | None = None,
     ) -> None:
         self.engine = engine
         self.backend = backend
         self.on_activity = on_activity
         self.observers = observers if observers is not None else []
+        self.slots: list[int | None] = (
+            list(slots) if slots is not None else list(range(len(engine.nodes)))
+        )
         self.stats = TickStats()
         self.current: PathMatrix | None = None
         self.origin_unix: float | None = None
         self._engine_lock = threading.Lock()
+        self._apply_lock = threading.RLock()
+        """Held by an apply and a slot change alike: the backend has one netlink socket."""
         self._applied: LinkState | None = None
+        self._last_index = 0
+
+    @property
+    def slot_names(self) -> tuple[str | None, ...]:
+        return tuple(None if node is None else self.engine.nodes[node].name for node in self.slots)
+
+    def _occupied(self) -> tuple[list[int], list[str]]:
+        slots = [slot for slot, node in enumerate(self.slots) if node is not None]
+        names = [self.engine.nodes[self.slots[slot]].name for slot in slots]  # type: ignore[index]
+        return slots, names
 
     def paths_at(self, moment: datetime) -> PathMatrix:
-        """The paths at any instant (a prediction when it lies ahead); thread-safe."""
+        """The paths between the nodes holding a slot at any instant (a prediction when it
+        lies ahead); thread-safe."""
+        _, names = self._occupied()
         with self._engine_lock:
-            return self.engine.paths(moment)
+            return self.engine.paths(moment, names)
 
     @contextmanager
     def engine_in_use(self) -> Iterator[TopologyEngine]:
@@ -121,16 +150,23 @@ class TickLoop:
     def apply(self, index: int, moment: datetime, late_after: float | None = None) -> TickRecord:
         """Compute the paths at `moment` and apply the pairs that changed; finishing after
         `late_after` (monotonic seconds) is an overrun."""
+        with self._apply_lock:
+            return self._apply(index, moment, late_after)
+
+    def _apply(self, index: int, moment: datetime, late_after: float | None) -> TickRecord:
         started = time.perf_counter()
+        slots, names = self._occupied()
         with self._engine_lock:
             snapshot = self.engine.snapshot(moment)
-            matrix = self.engine.path_matrix(snapshot)
-        state = link_state(matrix, self.engine.scenario.links.queue_min_s)
+            matrix = self.engine.path_matrix(snapshot, names)
+        compact = link_state(matrix, self.engine.scenario.links.queue_min_s)
+        state = slot_link_state(compact, slots, len(self.slots))
         pairs = changed_pairs(self._applied, state)
         computed = time.perf_counter()
         self.backend.apply(state, pairs)
         self._applied = applied_state(self._applied, state, pairs)
         self.current = matrix
+        self._last_index = index
         self.on_activity(snapshot.active)
         late_ms = 0.0 if late_after is None else (time.monotonic() - late_after) * 1e3
         record = TickRecord(
@@ -143,10 +179,35 @@ class TickLoop:
             applied_unix=time.time(),
         )
         self.stats.records.append(record)
-        tick = Tick(record, snapshot, matrix, self._applied, pairs)
+        tick = Tick(record, snapshot, matrix, self._applied, pairs, self.slot_names)
         for observer in self.observers:
             observer(tick)
         return record
+
+    def occupy(self, slot: int, node: int) -> None:
+        """Engine node `node` takes the empty `slot` (its veth is in the fabric): the
+        backend shapes the slot, and the node's pairs of the current instant are applied
+        at once, so its first packet already crosses them."""
+        with self._apply_lock:
+            if self.slots[slot] is not None:
+                raise ValueError(f"slot {slot} is taken by node {self.slots[slot]}")
+            self.backend.attach(slot)
+            self.slots[slot] = node
+            self._forget(slot)
+
+    def vacate(self, slot: int) -> None:
+        """The node in `slot` leaves: its pairs drop from now on, the slot is free."""
+        with self._apply_lock:
+            self.backend.detach(slot)
+            self.slots[slot] = None
+            self._forget(slot)
+
+    def _forget(self, slot: int) -> None:
+        """The backend holds `slot`'s pairs unreachable now; the current instant again."""
+        if self._applied is not None:
+            self._applied = without_slot(self._applied, slot)
+        if self.current is not None:
+            self._apply(self._last_index, self.current.time, None)
 
     def run(
         self, stop: threading.Event, after_tick: Callable[[TickRecord], None] = lambda _: None

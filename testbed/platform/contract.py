@@ -163,6 +163,12 @@ class TopologySpec(Body):
     links: list[LinkSpec] = []
 
 
+class HostsSpec(Body):
+    """`PUT /hosts`: the emulated address of every node that has a container now."""
+
+    addresses: dict[str, str] = {}
+
+
 # ------------------------------------------------------------------ records
 
 

@@ -20,6 +20,7 @@ SCENARIO = "scenario.yaml"
 PLACEMENTS = "placements.json"
 WORKFLOWS = "workflows.json"
 MIGRATIONS = "migrations.csv"
+ON_DEMAND = "on_demand.csv"
 NODES = "nodes.json"
 TICKS = "ticks.csv"
 LINKS = "links.csv"
@@ -39,6 +40,10 @@ LINK_COLUMNS = ("tick", "src", "dst", "delay_ms", "bandwidth_mbps", "loss", "rea
 POSITION_COLUMNS = ("tick", "sim_time", "node", "lat_deg", "lon_deg", "altitude_km")
 RESOURCE_COLUMNS = ("wall_unix", "node", "cpu_cores", "memory_mb")
 DATAPLANE_COLUMNS = ("tick", "wall_unix", "counter", "value")
+ON_DEMAND_COLUMNS = ("wall_unix", "node", "event", "slot", "cold_start_s", "active", "reason")
+"""One row per node started on demand (`started`, with its cold start: `docker run` until
+its agent answers), per start that failed (`failed`) and per node removed (`stopped`);
+`active`: nodes on demand with a container after the event."""
 MIGRATION_COLUMNS = (
     "wall_unix", "workflow_id", "function", "from_node", "to_node", "source", "latency_ms",
     "slo_ms", "outcome", "decision_ms", "switch_ms", "reason",

@@ -42,17 +42,33 @@ class CheckedScenario:
         return {kind.value: counts[kind.value] for kind in NodeKind if counts[kind.value]}
 
 
+LISTED_NAMES = 12
+"""Node names an error message lists before it says how many more there are."""
+
+
+def listed(names: Sequence[str]) -> str:
+    """Names for an error message, cut short when a scenario offers thousands."""
+    more = len(names) - LISTED_NAMES
+    return ", ".join(names[:LISTED_NAMES]) + (f" and {more} more" if more > 0 else "")
+
+
 def ingress_node(workload: WorkloadSpec, nodes: Sequence[EmulatedNode]) -> str:
-    """The node requests leave from: `workload.ingress`, else the first edge node."""
-    names = [node.name for node in nodes]
+    """The node requests leave from: `workload.ingress`, else the first edge node that is
+    a container for the whole run (the ingress cannot be a node on demand)."""
+    static = [node for node in nodes if not node.on_demand]
     if workload.ingress is None:
-        edge = next((node.name for node in nodes if node.kind is NodeKind.edge), None)
+        edge = next((node.name for node in static if node.kind is NodeKind.edge), None)
         if edge is None:
             raise UserError("workload.ingress: no edge node to default to; name an ingress node")
         return edge
-    if workload.ingress not in names:
+    if workload.ingress not in {node.name for node in static}:
+        on_demand = workload.ingress in {node.name for node in nodes}
         raise UserError(
-            f"workload.ingress: no node called {workload.ingress!r} (nodes: {', '.join(names)})"
+            f"workload.ingress: {workload.ingress!r} is a node on demand; the ingress must be "
+            "a container for the whole run"
+            if on_demand
+            else f"workload.ingress: no node called {workload.ingress!r} "
+            f"(nodes: {listed([node.name for node in static])})"
         )
     return workload.ingress
 
@@ -60,10 +76,10 @@ def ingress_node(workload: WorkloadSpec, nodes: Sequence[EmulatedNode]) -> str:
 def workflow_problems(workflow: Workflow, node_names: Sequence[str]) -> list[str]:
     """The nodes a workflow names that the scenario does not have."""
     known = set(node_names)
-    listed = ", ".join(node_names)
+    names = listed(node_names)
     problems = [
         f"sources.{source.name}.node: {source.node!r} is not a node of this scenario "
-        f"(nodes: {listed})"
+        f"(nodes: {names})"
         for source in workflow.sources
         if source.node not in known
     ]
@@ -72,7 +88,7 @@ def workflow_problems(workflow: Workflow, node_names: Sequence[str]) -> list[str
         if wanted and not known.intersection(wanted):
             problems.append(
                 f"functions.{function.name}.annotations.node_id_match_any: none of "
-                f"{', '.join(wanted)} is a node of this scenario (nodes: {listed})"
+                f"{', '.join(wanted)} is a node of this scenario (nodes: {names})"
             )
     return problems
 

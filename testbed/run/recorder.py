@@ -24,9 +24,7 @@ class TickRecorder:
 
     def __init__(self, run_dir: Path, nodes: Sequence[EmulatedNode], sites_ecef_km: np.ndarray):
         self._sites_ecef_km = sites_ecef_km
-        self._names = [node.name for node in nodes]
-        self._vertices = [node.vertex for node in nodes]
-        self._satellite = np.array([node.satellite_id is not None for node in nodes])
+        self._nodes = {node.name: node for node in nodes}
         self._ticks = CsvAppender(run_dir / layout.TICKS, layout.TICK_COLUMNS)
         self._links = CsvAppender(run_dir / layout.LINKS, layout.LINK_COLUMNS)
         self._positions = CsvAppender(run_dir / layout.POSITIONS, layout.POSITION_COLUMNS)
@@ -41,7 +39,7 @@ class TickRecorder:
             record.index, sim_time, f"{record.applied_unix:.6f}", f"{record.compute_ms:.3f}",
             f"{record.apply_ms:.3f}", record.pairs, f"{record.overrun_ms:.3f}",
         )])  # fmt: skip
-        names = self._names
+        names = tick.slot_names
         self._links.write(
             (
                 record.index,
@@ -54,15 +52,18 @@ class TickRecorder:
             )
             for i, j in pairs
         )
+        # Where the nodes with a container are (a candidate on demand only while it has one).
+        held = [self._nodes[name] for name in names if name is not None]
         ecef_km = np.vstack([snapshot.positions.ecef_km, self._sites_ecef_km])
-        where = ecef_km[self._vertices]
+        where = ecef_km[[node.vertex for node in held]].reshape(-1, 3)
         lat_deg, lon_deg = ecef_to_lat_lon_deg(where)
+        satellite = np.array([node.satellite_id is not None for node in held], dtype=bool)
         altitude_km = np.where(
-            self._satellite, np.linalg.norm(where, axis=1) - WGS84_EQUATORIAL_RADIUS_KM, 0.0
+            satellite, np.linalg.norm(where, axis=1) - WGS84_EQUATORIAL_RADIUS_KM, 0.0
         )
         self._positions.write(
-            (record.index, sim_time, name, f"{lat:.4f}", f"{lon:.4f}", f"{alt:.1f}")
-            for name, lat, lon, alt in zip(self._names, lat_deg, lon_deg, altitude_km, strict=True)
+            (record.index, sim_time, node.name, f"{lat:.4f}", f"{lon:.4f}", f"{alt:.1f}")
+            for node, lat, lon, alt in zip(held, lat_deg, lon_deg, altitude_km, strict=True)
         )
         self.last = record
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -19,10 +19,13 @@ SAMPLE_EVERY_S = 2.0
 
 class ResourceSampler:
     """A thread appending each node's CPU (cores, from the usage counter's rate) and memory
-    to resources.csv; a paused or removed container is skipped for that sample."""
+    to resources.csv; `containers` says which nodes have one at each sample (nodes on
+    demand come and go); a paused or removed container is skipped for that sample."""
 
-    def __init__(self, run_dir: Path, containers: Sequence[tuple[str, Container]]) -> None:
-        self._containers = list(containers)
+    def __init__(
+        self, run_dir: Path, containers: Callable[[], Sequence[tuple[str, Container]]]
+    ) -> None:
+        self._containers = containers
         self._out = CsvAppender(run_dir / layout.RESOURCES, layout.RESOURCE_COLUMNS)
         self._previous: dict[str, tuple[float, int]] = {}
         self._stop = threading.Event()
@@ -41,7 +44,7 @@ class ResourceSampler:
 
     def _loop(self) -> None:
         while not self._stop.wait(SAMPLE_EVERY_S):
-            rows = [row for row in self._pool.map(self._sample, self._containers) if row]
+            rows = [row for row in self._pool.map(self._sample, self._containers()) if row]
             self._out.write(rows)
 
     def _sample(self, named: tuple[str, Container]) -> tuple[str, str, str, str] | None:

@@ -29,6 +29,7 @@ from testbed.results.requests import RunFacts
 from testbed.run import plan
 from testbed.run.live import LiveView, RecordTail, live_figures
 from testbed.run.metrics import ControllerMetrics
+from testbed.run.ondemand import OnDemandNodes
 from testbed.run.preflight import check_scenario
 from testbed.run.provenance import code_version, host_facts
 from testbed.run.recorder import TickRecorder
@@ -201,7 +202,8 @@ class Run:
                         f"run: metrics on http://127.0.0.1:{self.metrics_port}/metrics"
                     )
                 sampler = ResourceSampler(
-                    self.run_dir, [(h.node.name, h.container) for h in self.emulation.nodes]
+                    self.run_dir,
+                    lambda: [(h.node.name, h.container) for h in self.emulation.running_nodes()],
                 ).start()
                 self.testbed.follow_in_background()
                 self._drive(recorder, driver)
@@ -236,10 +238,15 @@ class Run:
             check_every_s=self.scenario.time.tick_s / self.scenario.time.speed,
             strict=self.workload.workflows.model == "single",
         )  # fmt: skip
+        say = lambda line: self.console.print(f"run: {line}")  # noqa: E731
+        on_demand = (
+            OnDemandNodes(self.run_dir, self.testbed, platform.on_demand.idle_s, say)
+            if any(node.on_demand for node in self.emulation.engine.nodes)
+            else None
+        )
         driver = WorkflowDriver(
-            self.run_dir, self.testbed, placer, settings, self.submissions,
-            lambda line: self.console.print(f"run: {line}"),
-        )  # fmt: skip
+            self.run_dir, self.testbed, placer, settings, self.submissions, say, on_demand
+        )
         start_unix = time.time() + LEAD_S
         driver.start(start_unix)
         self._write_run(

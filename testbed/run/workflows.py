@@ -51,6 +51,7 @@ from testbed.results.documents import (
 )
 from testbed.results.writers import CsvAppender
 from testbed.run import plan
+from testbed.run.ondemand import OnDemandNodes
 from testbed.session import Testbed
 from testbed.workload.lifecycles import Submission
 from testbed.workload.model import Workflow
@@ -107,9 +108,11 @@ class WorkflowDriver:
         settings: Settings,
         submissions: list[tuple[Submission, np.ndarray]],
         say: Callable[[str], None],
+        on_demand: OnDemandNodes | None = None,
     ) -> None:
         self.run_dir = run_dir
         self.testbed = testbed
+        self.on_demand = on_demand
         self.placer = placer
         self.settings = settings
         self.say = say
@@ -168,6 +171,27 @@ class WorkflowDriver:
                 self._observe()  # once per round: every workflow is checked on the same paths
             for live in running:
                 self._check_slos(live)
+        if self.on_demand is not None:
+            self.on_demand.release_idle(self._in_use(), now_unix)
+
+    def _in_use(self) -> set[str]:
+        """Nodes that host (or are about to host) a task of a live workflow."""
+        return {
+            placed.node
+            for live in self.live.values()
+            if live.doc.status in ("running", "submitted")
+            for placed in live.placed.values()
+        }
+
+    def _start_nodes(self, nodes: list[str]) -> str | None:
+        """Containers for the nodes on demand among `nodes`; why they could not start."""
+        if self.on_demand is None:
+            return None
+        try:
+            self.on_demand.ensure(nodes)
+        except SetupError as error:
+            return str(error)
+        return None
 
     def finish(self) -> None:
         """At the run's end: what still lives ends (its reservations return)."""
@@ -175,6 +199,8 @@ class WorkflowDriver:
             if live.doc.status in ("running", "submitted") and live.placed:
                 self._end(live, "ended", reachable=False)
         self._migrations.close()
+        if self.on_demand is not None:
+            self.on_demand.close()
 
     # -- placing
 
@@ -281,6 +307,10 @@ class WorkflowDriver:
                          reason="its lifetime ended before it could start")  # fmt: skip
             return
         placed = list(live.placed.values())
+        refused = self._start_nodes([p.node for p in placed])
+        if refused is not None:
+            self._block(live, refused)
+            return
         agents = self.testbed.running_agents()
         deploy(workflow, placed, agents, self.testbed.emulation.current_paths(), wid)
         started_unix = time.time() + LEAD_S
@@ -409,6 +439,9 @@ class WorkflowDriver:
         specs[name] = specs[name].model_copy(
             update={"state_from": instance_url(old.node, old.instance)}
         )
+        refused = self._start_nodes([new.node])
+        if refused is not None:
+            return refused
         agents = self.testbed.running_agents()
         with httpx.Client(timeout=DEPLOY_TIMEOUT_S) as client:
             try:

@@ -269,9 +269,10 @@ class BoundingBox(Model):
 
 
 class SatelliteSelect(Model):
-    """Which satellites become containers: explicit ids, the k nearest to a site, or a box.
+    """Which satellites become nodes: explicit ids, the k nearest to a site, a box, or all
+    of the shell (or of every shell: `all: true`, for nodes on demand).
 
-    Exactly one of `ids`, `nearest_to` (with `count`) or `bbox` is given.
+    Exactly one of `ids`, `nearest_to` (with `count`), `bbox` or `all` is given.
     """
 
     shell: str | None = None
@@ -279,12 +280,13 @@ class SatelliteSelect(Model):
     nearest_to: str | None = None
     count: int | None = Field(default=None, gt=0)
     bbox: BoundingBox | None = None
+    all: Literal[True] | None = None
 
     @model_validator(mode="after")
     def _one_method(self) -> SatelliteSelect:
-        methods = [m for m in ("ids", "nearest_to", "bbox") if getattr(self, m) is not None]
+        methods = [m for m in ("ids", "nearest_to", "bbox", "all") if getattr(self, m) is not None]
         if len(methods) != 1:
-            raise ValueError("give exactly one of ids, nearest_to (with count) or bbox")
+            raise ValueError("give exactly one of ids, nearest_to (with count), bbox or all")
         if self.nearest_to is not None and self.count is None:
             raise ValueError("nearest_to needs count")
         if self.count is not None and self.nearest_to is None:
@@ -324,6 +326,9 @@ class NodeSpec(Model):
     """Resource providers this node hosts, by name (EDGELESS's `resource_match_all`)."""
     thermal: Literal["p1", "p2", "p3"] | None = None
     """A satellite's thermal profile (HyperDrive's three); drawn with a seed when unset."""
+    on_demand: bool = False
+    """A candidate the scheduler may choose: its container starts when a task is placed on
+    it and leaves once it has had no instance for `platform.on_demand.idle`."""
 
     @field_validator("gpu", mode="before")
     @classmethod
@@ -334,6 +339,16 @@ class NodeSpec(Model):
 
 
 # ---------------------------------------------------------------------- platform
+
+
+class OnDemandSpec(Model):
+    """Nodes on demand: how many containers of `on_demand` nodes may run at once (the
+    fabric's spare slots) and how long one stays without an instance."""
+
+    max_active: int = Field(default=16, gt=0, le=1000)
+    idle_s: Seconds = Field(default=30.0, alias="idle", ge=20)
+    """At least 20 s: longer than the agents' keep-alive (15 s), so no pooled connection
+    to a leaving node outlives it and is used toward whoever takes its address next."""
 
 
 class PlatformSpec(Model):
@@ -353,6 +368,7 @@ class PlatformSpec(Model):
     placement: Literal["submission", "ready"] = "submission"
     replacement: bool = False
     slo_at_task_end: bool = False
+    on_demand: OnDemandSpec = OnDemandSpec()
 
 
 # ---------------------------------------------------------------------- workload

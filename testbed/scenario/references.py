@@ -30,6 +30,11 @@ def _node_problems(
     select = node.select
     if select is None:
         return [*problems, f"{where}.select: required for a satellite node"]
+    if node.on_demand and select.bbox is not None:
+        problems.append(
+            f"{where}.on_demand: not with select.bbox (a node on demand starts when chosen, "
+            "not when it enters a box)"
+        )
     if node.name is not None and (select.ids is None or len(select.ids) != 1):
         problems.append(f"{where}.name: only a selection of exactly one id can be named")
     if select.shell is not None and select.shell not in ids_by_shell:

@@ -19,6 +19,7 @@ from datetime import datetime
 from functools import partial
 
 import numpy as np
+from scipy.sparse.csgraph import dijkstra
 
 from testbed.orbit.constellation import Constellation, SatellitePositions
 from testbed.orbit.frames import ecef_to_lat_lon_deg
@@ -72,6 +73,8 @@ class TopologyEngine:
         self._satellite_nodes = [k for k, node in enumerate(self.nodes) if node.satellite_id]
         self._satellite_vertices = [self.nodes[k].vertex for k in self._satellite_nodes]
         self._boxed_nodes = [k for k, node in enumerate(self.nodes) if node.bbox is not None]
+        self._vertex = np.array([node.vertex for node in self.nodes], dtype=np.int64)
+        self._leg_delay_ms = np.array([node.link_delay_ms for node in self.nodes])
         self.search = PathSearch(workers)
 
     @property
@@ -123,6 +126,19 @@ class TopologyEngine:
         a, b = nodes[source], nodes[destination]
         names = [self._vertex_names[v] for v in self.search.route(graph, a.vertex, b.vertex)]
         return [a.name] * (a.satellite_id is None) + names + [b.name] * (b.satellite_id is None)
+
+    def latencies_from(self, snapshot: Snapshot, source: str) -> np.ndarray:
+        """One-way delay (ms) from node `source` to every node in engine order, NaN where
+        no path: `source`'s row of `path_matrix(snapshot)`, from one shortest-path search,
+        so a scheduler can weigh thousands of candidates without their N x N matrix."""
+        k = self.node_index(source)
+        weights = dijkstra(snapshot.graph.matrix, directed=True, indices=self.nodes[k].vertex)
+        paths = decode_path_weights(weights)
+        delay_ms = self._leg_delay_ms[k] + paths.delay_ms[self._vertex] + self._leg_delay_ms
+        reachable = paths.reachable[self._vertex] & snapshot.active & snapshot.active[k]
+        latency_ms = np.where(reachable, delay_ms, np.nan)
+        latency_ms[k] = 0.0
+        return latency_ms
 
     def paths(self, moment: datetime, names: Sequence[str] | None = None) -> PathMatrix:
         """Best paths between emulated nodes at `moment` (now or in the future alike)."""

@@ -8,7 +8,8 @@ scenario default). Satellite selections become one node per satellite, `sat-<id>
   to the station at the scenario epoch, ties broken by constellation order;
 - `bbox`: the satellites whose sub-satellite point is inside the box at some tick of the
   scenario; at each instant the ones outside it are inactive (unreachable), though their
-  satellites still route traffic. A box with lon_min > lon_max crosses the antimeridian.
+  satellites still route traffic. A box with lon_min > lon_max crosses the antimeridian;
+- `all`: every satellite of the shell (or of all shells), for candidates on demand.
 """
 
 from __future__ import annotations
@@ -49,6 +50,10 @@ class EmulatedNode:
     link_bandwidth_mbps: float = math.inf
     link_loss: float = 0.0
     bbox: BoundingBox | None = None
+
+    @property
+    def on_demand(self) -> bool:
+        return self.spec.on_demand
 
     @property
     def link_hops(self) -> int:
@@ -141,6 +146,8 @@ def _selected_satellites(
     members = constellation.members(select.shell)
     if select.ids is not None:
         return [constellation.index_of(sat_id) for sat_id in select.ids]
+    if select.all:
+        return [int(index) for index in members]
     if select.nearest_to is not None:
         assert select.count is not None
         station = sites.ecef_km[sites.names.index(select.nearest_to)]

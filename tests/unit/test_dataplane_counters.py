@@ -29,7 +29,7 @@ def test_counters_carry_their_names() -> None:
 
 def _tick(index: int) -> Tick:
     record = TickRecord(index, datetime(2025, 1, 1, tzinfo=timezone.utc), 0.0, 0.0, 0, 0.0, 0.0)
-    return Tick(record, None, None, None, None)  # type: ignore[arg-type]
+    return Tick(record, None, None, None, None, ())  # type: ignore[arg-type]
 
 
 def test_each_tick_is_sampled_off_the_tick_thread_and_a_failing_source_is_skipped() -> None:

@@ -176,7 +176,7 @@ def chain(work: FunctionInstance, ingest: FunctionInstance | None = None) -> Wor
 
 
 def test_scheduler_nodes_carry_labels_providers_and_profiles(engine: TopologyEngine) -> None:
-    nodes = {node.name: node for node in scheduler_nodes(engine, engine.paths(EPOCH))}
+    nodes = {node.name: node for node in scheduler_nodes(engine, engine.snapshot(EPOCH))}
     assert nodes["yes"].labels == YES_LABELS
     assert nodes["yes"].providers == frozenset({"file-log"})
     assert (nodes["no"].milli_cpu, nodes["no"].memory_mb) == (4000, 512)

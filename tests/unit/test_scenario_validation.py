@@ -131,7 +131,7 @@ def test_valid_scenario_loads_into_typed_objects(tmp_path: Path) -> None:
         (
             "nodes[2].select.bbox",
             {"lat_min": 1, "lat_max": 2, "lon_min": 0, "lon_max": 1},
-            "nodes[2].select: give exactly one of ids, nearest_to (with count) or bbox",
+            "nodes[2].select: give exactly one of ids, nearest_to (with count), bbox or all",
         ),
         ("workload", {"workflow": "missing.yaml"}, "workload.workflow: file not found"),
         ("workload", {}, "workload.workflow: required"),

@@ -30,10 +30,12 @@ class ApplyStats:
 
 
 class ShapingBackend(Protocol):
-    """Shapes the traffic of nodes 0..n_nodes-1 attached to a fabric.
+    """Shapes the traffic of node slots 0..n_nodes-1 of a fabric.
 
-    `setup` leaves every pair unreachable until the first `apply`; `apply` takes the pairs
-    to restate (see `plan.changed_pairs`); `counters` reads what held or dropped packets so
+    `setup` leaves every pair unreachable until the first `apply`; slots not attached to
+    the fabric then get their shaping from `attach` when a node takes them (its pairs
+    unreachable until applied) and lose it with `detach`; `apply` takes the pairs to
+    restate (see `plan.changed_pairs`); `counters` reads what held or dropped packets so
     far (see `counters.py`; called from another thread than `apply`); `close` undoes
     `setup` and is idempotent.
     """
@@ -41,6 +43,10 @@ class ShapingBackend(Protocol):
     name: str
 
     def setup(self, fabric: Fabric, n_nodes: int) -> None: ...
+
+    def attach(self, slot: int) -> None: ...
+
+    def detach(self, slot: int) -> None: ...
 
     def apply(self, state: LinkState, pairs: Pairs) -> ApplyStats: ...
 

@@ -75,15 +75,19 @@ def rate_bytes_s(rate_mbps: float) -> int:
 
 
 class HtbTree:
-    """Builds the HTB requests for N destinations and remembers the rates it restated."""
+    """Builds the HTB requests for N destination slots and remembers the rates it restated.
+
+    A slot without an interface (-1: no node there yet, or its node left) is `gone`: no
+    request goes there until `attach` gives it one, with a fresh tree.
+    """
 
     def __init__(self, ifindex_by_node: Sequence[int]) -> None:
         self.ifindex = np.asarray(ifindex_by_node, dtype=np.int64)
         n = len(self.ifindex)
         self._applied_mbps = np.full((n, n), np.nan)
         self._fifo_bytes = np.zeros((n, n))
-        self.gone = np.zeros(n, dtype=bool)
-        """Nodes whose interface vanished (their container stopped): no request goes there."""
+        self.gone = self.ifindex < 0
+        """Slots without an interface (empty, or their container stopped or left)."""
 
     @property
     def n_nodes(self) -> int:
@@ -94,29 +98,49 @@ class HtbTree:
         return pairs[~self.gone[pairs[:, 1]]] if self.gone.any() else pairs
 
     def mark_gone(self, present_ifindexes: set[int]) -> None:
-        """Mark the nodes whose interface is not among `present_ifindexes` (never undone: a
-        stopped container's interface does not come back)."""
+        """Mark the nodes whose interface is not among `present_ifindexes` (a stopped
+        container's interface does not come back; only `attach` fills the slot again)."""
         self.gone |= ~np.isin(self.ifindex, list(present_ifindexes))
 
-    def setup_messages(self) -> list[bytes]:
-        """Root qdisc, default class, one class per source and the classifier, per dst."""
+    def attach(self, dst: int, ifindex: int) -> list[bytes]:
+        """Slot `dst` now reached through `ifindex`: the requests of its tree, every pair
+        into it to be restated."""
+        self.ifindex[dst] = ifindex
+        self.gone[dst] = False
+        self._applied_mbps[:, dst] = np.nan
+        self._fifo_bytes[:, dst] = 0.0
+        return self._tree_messages(dst, ifindex)
+
+    def detach(self, dst: int) -> None:
+        """Slot `dst` lost its interface (and the kernel its tree with it)."""
+        self.ifindex[dst] = -1
+        self.gone[dst] = True
+
+    def _tree_messages(self, dst: int, ifindex: int) -> list[bytes]:
+        """Root qdisc, default class, one class per source slot and the classifier."""
         line_rate = rate_bytes_s(LINE_RATE_MBPS)
-        program = source_classifier()
-        messages = []
-        for dst, ifindex in enumerate(self.ifindex.tolist()):
-            messages.append(tc_messages.htb_qdisc(ifindex, ROOT_HANDLE, DEFAULT_MINOR))
-            messages.append(
-                tc_messages.htb_class(
-                    ifindex, ROOT_HANDLE | DEFAULT_MINOR, ROOT_HANDLE, line_rate, create=True
-                )
-            )
-            messages.extend(
-                tc_messages.htb_class(ifindex, class_id(src), ROOT_HANDLE, line_rate, create=True)
-                for src in range(self.n_nodes)
-                if src != dst
-            )
-            messages.append(tc_messages.bpf_filter(ifindex, ROOT_HANDLE, 1, 1, program))
+        messages = [
+            tc_messages.htb_qdisc(ifindex, ROOT_HANDLE, DEFAULT_MINOR),
+            tc_messages.htb_class(
+                ifindex, ROOT_HANDLE | DEFAULT_MINOR, ROOT_HANDLE, line_rate, create=True
+            ),
+        ]
+        messages.extend(
+            tc_messages.htb_class(ifindex, class_id(src), ROOT_HANDLE, line_rate, create=True)
+            for src in range(self.n_nodes)
+            if src != dst
+        )
+        messages.append(tc_messages.bpf_filter(ifindex, ROOT_HANDLE, 1, 1, source_classifier()))
         return messages
+
+    def setup_messages(self) -> list[bytes]:
+        """The tree of every slot that has an interface."""
+        return [
+            message
+            for dst, ifindex in enumerate(self.ifindex.tolist())
+            if ifindex >= 0
+            for message in self._tree_messages(dst, ifindex)
+        ]
 
     def rate_messages(self, state: LinkState, pairs: Pairs) -> list[bytes]:
         """Class changes for the pairs whose rate differs from what was last restated."""

@@ -70,6 +70,11 @@ class LinkFile:
         self.delay_s[src, dst] = state.delay_ms[src, dst] / 1000.0
         self.drop_p[src, dst] = np.where(state.reachable[src, dst], state.loss[src, dst], 1.0)
 
+    def unset(self, slot: int) -> None:
+        """Every pair from and to `slot` unreachable (until the next write)."""
+        self.drop_p[slot, :] = 1.0
+        self.drop_p[:, slot] = 1.0
+
     def stats(self) -> DelayLineStats:
         """The counters of every queue's process, summed (lateness: over all releases)."""
         slots = self._stats[:, : len(STATS_FIELDS)]

@@ -72,23 +72,27 @@ class NetemBackend:
         self._fabric: Fabric | None = None
         self._tc: TcShaper | None = None
 
-    def setup(self, fabric: Fabric, n_nodes: int) -> None:
-        """HTB tree with a netem leaf per pair, every pair unreachable until applied."""
-        self._fabric = fabric
-        self._tc = TcShaper(fabric, n_nodes)
+    def _unset_leaves(self, pairs: Pairs) -> list[bytes]:
+        """A netem leaf per pair that drops everything (until the pair is applied)."""
+        assert self._tc is not None
         ifindex = self._tc.tree.ifindex.tolist()
-        unset = LinkState.uniform(n_nodes, rate_mbps=LINE_RATE_MBPS)
-        every_pair = np.argwhere(~np.eye(n_nodes, dtype=bool))
-        queues = queue_limit_bytes(unset, every_pair[:, 0], every_pair[:, 1]).tolist()
-        leaves = [
+        unset = LinkState.uniform(self._tc.tree.n_nodes, rate_mbps=LINE_RATE_MBPS)
+        queues = queue_limit_bytes(unset, pairs[:, 0], pairs[:, 1]).tolist()
+        return [
             leaf_message(
                 ifindex[dst], src, delay_ms=0.0, loss=1.0, rate_mbps=LINE_RATE_MBPS,
                 queue_bytes=queue, create=True,
             )
-            for (src, dst), queue in zip(every_pair.tolist(), queues, strict=True)
+            for (src, dst), queue in zip(pairs.tolist(), queues, strict=True)
         ]  # fmt: skip
+
+    def setup(self, fabric: Fabric, n_nodes: int) -> None:
+        """HTB tree with a netem leaf per pair, every pair unreachable until applied."""
+        self._fabric = fabric
+        self._tc = TcShaper(fabric, n_nodes)
+        every_pair = self._tc.tree.live_pairs(np.argwhere(~np.eye(n_nodes, dtype=bool)))
         try:
-            self._tc.setup(leaves)
+            self._tc.setup(self._unset_leaves(every_pair))
             fabric.set_forwarding(True)
         except NetlinkBatchError as exc:
             self.close()
@@ -98,6 +102,17 @@ class NetemBackend:
         except BaseException:
             self.close()
             raise
+
+    def attach(self, slot: int) -> None:
+        """A node took `slot`: its tree and leaves, dropping until the next apply."""
+        if self._tc is None or self._fabric is None:
+            raise RuntimeError("netem backend is not set up")
+        self._tc.attach(slot, self._fabric.ifindex(slot), self._unset_leaves)
+
+    def detach(self, slot: int) -> None:
+        if self._tc is None:
+            raise RuntimeError("netem backend is not set up")
+        self._tc.detach(slot)
 
     def apply(self, state: LinkState, pairs: Pairs) -> ApplyStats:
         start = time.perf_counter()

@@ -12,6 +12,7 @@ import errno
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+import numpy as np
 from pyroute2 import IPRoute
 
 from testbed.emulation.shaping.counters import FabricStats, fabric_stats
@@ -28,10 +29,14 @@ def _no_leaves(_: Pairs) -> Sequence[bytes]:
 
 
 class TcShaper:
-    """HTB rate classes toward nodes 0..n-1; a backend adds its own leaf requests."""
+    """HTB rate classes toward node slots 0..n-1 (those attached to the fabric now, and
+    any attached later); a backend adds its own leaf requests."""
 
     def __init__(self, fabric: Fabric, n_nodes: int) -> None:
-        self.tree = HtbTree([fabric.ifindex(node) for node in range(n_nodes)])
+        attached = set(fabric.node_indices)
+        self.tree = HtbTree(
+            [fabric.ifindex(node) if node in attached else -1 for node in range(n_nodes)]
+        )
         self._netns = fabric.name
         self._batch: NetlinkBatch | None = NetlinkBatch(fabric.netns_path)
         self._last_stats: dict[int, FabricStats] = {}
@@ -50,6 +55,17 @@ class TcShaper:
 
     def setup(self, leaves: Sequence[bytes] = ()) -> None:
         self._require().send([*self.tree.setup_messages(), *leaves])
+
+    def attach(self, slot: int, ifindex: int, leaves: Callable[[Pairs], Sequence[bytes]]) -> None:
+        """A node took `slot` behind `ifindex`: its tree and the leaves of every pair into
+        it, in one batch."""
+        tree = self.tree.attach(slot, ifindex)
+        into = np.array([(src, slot) for src in range(self.tree.n_nodes) if src != slot])
+        self._require().send([*tree, *leaves(into.reshape(-1, 2))])
+
+    def detach(self, slot: int) -> None:
+        """The node in `slot` left; its interface took its tree along."""
+        self.tree.detach(slot)
 
     def apply(
         self,

@@ -78,9 +78,8 @@ class UserspaceBackend:
         self._fabric = fabric
         try:
             self._tc = TcShaper(fabric, n_nodes)
-            every_pair = np.argwhere(~np.eye(n_nodes, dtype=bool))
-            unset = LinkState.uniform(n_nodes)
-            self._tc.setup(self._tc.tree.fifo_messages(unset, every_pair, create=True))
+            every_pair = self._tc.tree.live_pairs(np.argwhere(~np.eye(n_nodes, dtype=bool)))
+            self._tc.setup(self._unset_leaves(every_pair))
             run_dir = namespaces.RUN_DIR
             self._links = LinkFile(run_dir / f"{fabric.name}.links", n_nodes)
             for slot in range(self._queues):
@@ -101,6 +100,25 @@ class UserspaceBackend:
         except BaseException:
             self.close()
             raise
+
+    def _unset_leaves(self, pairs: Pairs) -> list[bytes]:
+        assert self._tc is not None
+        unset = LinkState.uniform(self._tc.tree.n_nodes)
+        return self._tc.tree.fifo_messages(unset, pairs, create=True)
+
+    def attach(self, slot: int) -> None:
+        """A node took `slot`: its queues made; its pairs drop until the next apply."""
+        if self._links is None or self._tc is None or self._fabric is None:
+            raise RuntimeError("userspace backend is not set up")
+        self._links.unset(slot)
+        self._tc.attach(slot, self._fabric.ifindex(slot), self._unset_leaves)
+
+    def detach(self, slot: int) -> None:
+        """The node in `slot` left: its pairs drop (its address may serve another later)."""
+        if self._links is None or self._tc is None:
+            raise RuntimeError("userspace backend is not set up")
+        self._links.unset(slot)
+        self._tc.detach(slot)
 
     def apply(self, state: LinkState, pairs: Pairs) -> ApplyStats:
         start = time.perf_counter()

@@ -11,11 +11,12 @@ HyperDrive's experiments pin the ingest task to its drone.
 
 from __future__ import annotations
 
+import bisect
 import graphlib
 import math
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -27,7 +28,6 @@ from testbed.platform.control.scheduler import (
     Annotations,
     Cluster,
     Inbound,
-    MatrixLatencyView,
     NoPlacement,
     Request,
     Task,
@@ -36,7 +36,7 @@ from testbed.platform.control.scheduler import (
 from testbed.platform.control.scheduler import Node as SchedulerNode
 from testbed.platform.control.scheduler import Placement as SchedulerPlacement
 from testbed.scenario.model import NodeKind
-from testbed.topology.engine import TopologyEngine
+from testbed.topology.engine import Snapshot, TopologyEngine
 from testbed.topology.paths import PathMatrix
 from testbed.workload.model import FunctionInstance, Workflow
 
@@ -79,16 +79,46 @@ class Rejected(Exception):
     """No node takes a function: the reason names the filter that removed the last ones."""
 
 
-def node_positions_km(engine: TopologyEngine, matrix: PathMatrix) -> np.ndarray:
-    """Every emulated node's ITRS position (km) at the matrix's instant, in engine order:
-    a satellite where it flies, any other node at its ground site."""
-    satellites = engine.positions(matrix.time).ecef_km
+def node_positions_km(engine: TopologyEngine, snapshot: Snapshot) -> np.ndarray:
+    """Every node's ITRS position (km) at the snapshot's instant, in engine order: a
+    satellite where it flies, any other node at its ground site."""
+    satellites = snapshot.positions.ecef_km
     return np.vstack([satellites, engine.sites.ecef_km])[[node.vertex for node in engine.nodes]]
 
 
-def scheduler_nodes(engine: TopologyEngine, matrix: PathMatrix) -> list[SchedulerNode]:
-    """The emulated nodes as the scheduler sees them, positioned at the matrix's instant."""
-    positions = node_positions_km(engine, matrix)
+class EngineLatencyView:
+    """The scheduler's latencies over every node the engine knows (candidates on demand
+    among them), from the link graphs of now and of later instants: one shortest-path
+    search per source and instant, on first use, instead of an N x N matrix (4,472
+    candidates are 20 million pairs). The same numbers as the engine's path matrices."""
+
+    def __init__(self, engine: TopologyEngine, snapshots: Sequence[tuple[float, Snapshot]]):
+        self.engine = engine
+        self.offsets_s = [offset for offset, _ in snapshots]
+        self._snapshots = [snapshot for _, snapshot in snapshots]
+        self._index = {name: k for k, name in enumerate(engine.node_names)}
+        self._rows: dict[tuple[int, str], np.ndarray] = {}
+
+    def _row(self, source: str, at_offset_s: float) -> np.ndarray:
+        at = max(bisect.bisect_right(self.offsets_s, at_offset_s) - 1, 0)
+        key = (at, source)
+        if key not in self._rows:
+            self._rows[key] = self.engine.latencies_from(self._snapshots[at], source)
+        return self._rows[key]
+
+    def latency_ms(self, source: str, destination: str, at_offset_s: float = 0.0) -> float | None:
+        value = float(self._row(source, at_offset_s)[self._index[destination]])
+        return None if np.isnan(value) else value
+
+    def latencies_ms(
+        self, source: str, destinations: Sequence[str], at_offset_s: float = 0.0
+    ) -> np.ndarray:
+        return self._row(source, at_offset_s)[[self._index[name] for name in destinations]]
+
+
+def scheduler_nodes(engine: TopologyEngine, snapshot: Snapshot) -> list[SchedulerNode]:
+    """The emulated nodes as the scheduler sees them, positioned at the snapshot's instant."""
+    positions = node_positions_km(engine, snapshot)
     profiles = {profile.name: profile for profile in THERMAL_PROFILES}
     rng = np.random.default_rng(THERMAL_PROFILE_SEED)
     nodes = []
@@ -172,19 +202,22 @@ class Placer:
     ) -> None:
         self.engine = engine
         self.ingress = ingress
-        self.cluster = Cluster(scheduler_nodes(engine, now))
-        self.scheduler = make_scheduler(
-            scheduler, self.cluster, MatrixLatencyView.from_path_matrices(now), seed, check_at_end
-        )
+        snapshot = engine.snapshot(now.time)
+        self.cluster = Cluster(scheduler_nodes(engine, snapshot))
+        self.view = EngineLatencyView(engine, [(0.0, snapshot)])
+        self.scheduler = make_scheduler(scheduler, self.cluster, self.view, seed, check_at_end)
         self.live = Counter[str]()
         """Live instances per function (EDGELESS's `max_instances`)."""
         self.observe(now)
 
     def observe(self, now: PathMatrix) -> None:
-        """The nodes where they are at `now`'s instant, the paths then and predicted."""
-        later = self.engine.paths(now.time + timedelta(seconds=PREDICTION_HORIZON_S))
-        self.cluster.move(node_positions_km(self.engine, now))
-        self.view = MatrixLatencyView.from_path_matrices(now, later)
+        """Every node (candidates on demand too) where it is at `now`'s instant, with the
+        links then and PREDICTION_HORIZON_S later; only `now`'s instant is used, so the
+        tick loop's matrix (nodes with a container) does."""
+        snapshot = self.engine.snapshot(now.time)
+        later = self.engine.snapshot(now.time + timedelta(seconds=PREDICTION_HORIZON_S))
+        self.cluster.move(node_positions_km(self.engine, snapshot))
+        self.view = EngineLatencyView(self.engine, [(0.0, snapshot), (PREDICTION_HORIZON_S, later)])
         self.scheduler.latency = self.view
 
     def inbound(

@@ -5,6 +5,7 @@ GET    /health                  node, Redis status, instances with restarts and 
 GET    /metrics                 Prometheus text
 GET    /records?limit=N[&instance=ID]  the latest invocation records (of one instance)
 PUT    /topology                TopologySpec -> the nodes whose Redis the agent knows
+PUT    /hosts                   {node: emulated address} of every node with a container
 POST   /instances               DeploySpec -> 201 {instance, class, evidence, record}
 PATCH  /instances/{id}          Rewire -> {instance}; new outputs and/or state settings
 DELETE /instances/{id}          -> {record}
@@ -32,6 +33,7 @@ from testbed.platform import codec
 from testbed.platform.contract import (
     MAX_BODY_BYTES,
     DeploySpec,
+    HostsSpec,
     Message,
     PlanTarget,
     RequestPlan,
@@ -124,6 +126,14 @@ async def topology(request: web.Request) -> web.Response:
     agent = request.app[AGENT]
     await agent.state.update(spec)
     return web.json_response({"nodes": sorted(agent.state.addresses)})
+
+
+async def hosts(request: web.Request) -> web.Response:
+    table: HostsSpec = await _body(request, HostsSpec)
+    agent = request.app[AGENT]
+    agent.courier.hosts.adopt(table.addresses)
+    await agent.state.adopt_hosts(table.addresses)
+    return web.json_response({"nodes": sorted(table.addresses)})
 
 
 async def deploy(request: web.Request) -> web.Response:
@@ -226,6 +236,7 @@ def make_app(agent: Agent, redis: RedisServer) -> web.Application:
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/records", records)
     app.router.add_put("/topology", topology)
+    app.router.add_put("/hosts", hosts)
     app.router.add_post("/instances", deploy)
     app.router.add_patch("/instances/{id}", rewire)
     app.router.add_delete("/instances/{id}", remove)

@@ -21,6 +21,7 @@ from typing import Any
 
 import aiohttp
 
+from testbed.platform.node.agent.hosts import HostTable
 from testbed.platform.node.peers import peer_socket
 
 CONNECT_TIMEOUT_S = 10.0
@@ -50,7 +51,10 @@ class Courier:
         self._numbers = itertools.count(1)
         self.counters = CourierCounters()
         timeout = aiohttp.ClientTimeout(total=TOTAL_TIMEOUT_S, sock_connect=CONNECT_TIMEOUT_S)
-        connector = aiohttp.TCPConnector(socket_factory=peer_socket)
+        self.hosts = HostTable()
+        connector = aiohttp.TCPConnector(
+            socket_factory=peer_socket, resolver=self.hosts, use_dns_cache=False
+        )
         self._session = aiohttp.ClientSession(timeout=timeout, connector=connector)
 
     async def close(self) -> None:

@@ -7,9 +7,11 @@ Without links to a node, the Databelt search finds no path there and keeps state
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
-from testbed.platform.contract import TopologySpec
+from testbed.platform.contract import REDIS_PORT, TopologySpec
 from testbed.platform.node.state import LatencyGraph, NodeClients, StatePolicy, StateStore
 
 
@@ -37,11 +39,24 @@ class StateBackend:
         self.addresses: dict[str, tuple[str, int]] = {node: local_redis}
         self._clients = NodeClients(self.addresses)
         self._graph = _graph([node], TopologySpec())
+        self._spec = TopologySpec()
+        self._hosts: dict[str, str] = {}
+
+    async def adopt_hosts(self, hosts: Mapping[str, str]) -> None:
+        """Nodes' emulated addresses by name (`PUT /hosts`): their Redis is reached there."""
+        self._hosts = dict(hosts)
+        await self.update(self._spec)
 
     async def update(self, spec: TopologySpec) -> None:
         """Adopt the other nodes' Redis addresses and the links (this node's own is kept);
-        the clients of nodes whose address stays are kept, connections and all."""
-        addresses = {**spec.redis, self.node: self._local_redis}
+        the clients of nodes whose address stays are kept, connections and all. A name the
+        host table knows is reached at its address there."""
+        self._spec = spec
+        redis = {name: (address, REDIS_PORT) for name, address in self._hosts.items()}
+        redis |= {
+            name: (self._hosts.get(host, host), port) for name, (host, port) in spec.redis.items()
+        }
+        addresses = {**redis, self.node: self._local_redis}
         self._graph = _graph(list(addresses), spec)
         self.addresses = addresses
         await self._clients.adopt(addresses)
