@@ -130,7 +130,7 @@ class _Client:
         with self._engine() as engine:
             placements = place_on_engine(
                 loaded, engine, now, chosen, instance_prefix=name,
-                ingress=self.scenario.workload.ingress if self.scenario.workload else None,
+                ingress=first_ingress(self.scenario),
                 check_at_end=self.scenario.platform.slo_at_task_end,
             )  # fmt: skip
         deploy(loaded, placements, self.running_agents(), now, name)
@@ -175,6 +175,12 @@ class _Client:
                     f"{len(handled)} of {count} handler records after {timeout_s:g} s",
                 )
             time.sleep(poll_s)
+
+
+def first_ingress(scenario: Scenario) -> str | None:
+    """The ingress a deployed workflow's `at_ingress` function is pinned to."""
+    ingress = scenario.workload.ingress if scenario.workload else None
+    return ingress[0] if isinstance(ingress, list) else ingress
 
 
 def workflow_scheduler(scenario: Scenario, scheduler: str | None) -> str:

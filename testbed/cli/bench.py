@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from testbed.bench.network import run_network_bench
+from testbed.bench.on_demand import bench_on_demand
 from testbed.bench.platform_scheduler import bench_scheduler
 from testbed.bench.platform_state import bench_state_policy
 from testbed.bench.rows import HEADER, BenchRow
@@ -144,6 +145,31 @@ def platform(
     console.print(HEADER)
     for row in [*bench_scheduler(decisions=decisions), *bench_state_policy(decisions=decisions)]:
         _print_row(row)
+
+
+@app.command("on-demand")
+def on_demand(
+    scenario: Annotated[
+        Path | None,
+        typer.Option(
+            help="Scenario with nodes on demand (default: topologies/hyperdrive-paper-4472.yaml)."
+        ),
+    ] = None,
+    active: Annotated[
+        int, typer.Option(min=1, max=1000, help="Containers to start on demand.")
+    ] = 60,
+    out: Annotated[
+        Path, typer.Option(help="CSV with one row per node started and removed.")
+    ] = Path("results/bench-on-demand.csv"),
+) -> None:
+    """Nodes on demand: candidates offered, cold start p50/p95, containers at once, memory
+    per active node, next to the static bring-up of as many containers (same run)."""
+    chosen = scenario or _shipped_topologies(None) / "hyperdrive-paper-4472.yaml"
+    rows = bench_on_demand(chosen, active, out, lambda line: console.print(f"bench: {line}"))
+    console.print(HEADER)
+    for row in rows:
+        _print_row(row)
+    console.print(f"wrote {out}")
 
 
 def _reference_figures(reference: tuple[float, ...] | str | None, model_s: float) -> list[str]:

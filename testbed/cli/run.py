@@ -22,6 +22,7 @@ from testbed.cli.options import (
 )
 from testbed.cli.output import console, print_wide
 from testbed.experiment.compare import comparison_table
+from testbed.experiment.reproductions import reproduction_table
 from testbed.plugins import AUTO_BACKEND
 from testbed.results.documents import PathDelayFigures, Summary
 from testbed.results.figures import FIGURES
@@ -145,6 +146,8 @@ def _show_comparison(comparison: api.Comparison) -> None:
         console.print("experiment: no run finished, nothing to compare")
         return
     print_wide(comparison_table(comparison.rows))
+    if comparison.reproduction:
+        print_wide(reproduction_table(comparison.scenario, comparison.reproduction))
     for path in comparison.files:
         console.print(f"wrote {path}")
 

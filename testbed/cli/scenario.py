@@ -41,7 +41,11 @@ def validate(
         except UserError as error:
             problems += error.problems
             continue
-        wide_console().print(summary_table(checked.scenario, checked.containers_by_kind()))
+        wide_console().print(
+            summary_table(
+                checked.scenario, checked.containers_by_kind(), checked.on_demand_by_kind()
+            )
+        )
         console.print()
     if problems:
         raise UserError(problems)

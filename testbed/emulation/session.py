@@ -158,6 +158,9 @@ class Emulation:
         """Free slots, the one left longest ago first (its address then serves another)."""
         self._nodes_lock = threading.Lock()
         self._gpu_host = False
+        self._host_cpus = float(os.cpu_count() or 1)
+        """A node's CPU limit, at most the host's: Docker refuses more (a paper's 4-core
+        satellite on a 2-core machine gets 2; the scheduler still counts its 4)."""
         self.image: str | None = None
         self.client: docker.DockerClient | None = None
         self.fabric: Fabric | None = None
@@ -317,7 +320,7 @@ class Emulation:
             name=CONTAINER_PREFIX + node.name,
             hostname=node.name,
             image=self.image,
-            cpus=node.spec.cpus,
+            cpus=min(node.spec.cpus, self._host_cpus),
             memory_bytes=node.spec.memory_bytes,
             emulated_address=address,
             gpu=self._gpu_host and node.spec.gpu is not GpuNeed.none,

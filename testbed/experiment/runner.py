@@ -22,6 +22,12 @@ from testbed.experiment.compare import (
     write_markdown,
 )
 from testbed.experiment.grid import Run, plan_runs
+from testbed.experiment.reproductions import (
+    ReproductionRow,
+    is_reproduction,
+    reproduction_rows,
+    write_reproduction,
+)
 from testbed.results.documents import Summary, read_run, read_summary
 from testbed.scenario.loader import load_scenario
 
@@ -38,7 +44,10 @@ class Comparison:
 
     directory: Path
     planned: int
+    scenario: str = ""
+    """The scenario's name (a known reproduction also gets reproduction.md)."""
     rows: list[Row] = field(default_factory=list)
+    reproduction: list[ReproductionRow] = field(default_factory=list)
     finished: list[Finished] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
@@ -86,7 +95,7 @@ def run_experiment(
     check_host(backend)  # before the experiment's folder exists: nothing half-made
     directory = out or RESULTS_ROOT / f"experiment-{name}-{time.strftime('%Y%m%d-%H%M%S')}"
     directory.mkdir(parents=True, exist_ok=True)
-    comparison = Comparison(directory, len(runs))
+    comparison = Comparison(directory, len(runs), name)
     repeats = max(run.repeat for run in runs)
     try:
         for index, run in enumerate(runs, start=1):
@@ -122,4 +131,8 @@ def _compare(comparison: Comparison) -> None:
     write_markdown(comparison.rows, files[0])
     write_csv(comparison.rows, files[1])
     bar_chart(comparison.rows, files[2])
+    if is_reproduction(comparison.scenario):
+        comparison.reproduction = reproduction_rows(comparison.scenario, comparison.rows)
+        files.append(comparison.directory / "reproduction.md")
+        write_reproduction(comparison.scenario, comparison.reproduction, files[-1])
     comparison.files = files

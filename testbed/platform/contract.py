@@ -31,6 +31,8 @@ REQUEST_HANDLER = "request"
 DELIVERY_HANDLER = "deliver-cast"
 """Handler name of the record a sender leaves for a cast that was not delivered."""
 
+PINNED_REASON = "pinned to the ingress"
+"""A placement's reason when no scheduler chose the node (HyperDrive's forced placement)."""
 MAX_BODY_BYTES = 256 * 2**20
 """The largest request body an agent reads: a call or cast carries its message in it
 (base64, so about 190 MiB of pickled value); aiohttp's own default of 1 MiB would refuse

@@ -66,7 +66,7 @@ def analyse(run_dir: Path) -> Summary:
     summary = summarise(
         run, requests, invocations, records, read_placements(run_dir), ticks,
         read_csv_rows(run_dir / layout.RESOURCES), read_csv_rows(run_dir / layout.DATAPLANE),
-        read_workflows(run_dir),
+        read_workflows(run_dir), read_csv_rows(run_dir / layout.ON_DEMAND),
     )  # fmt: skip
     write_summary(run_dir, summary)
     return summary

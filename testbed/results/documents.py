@@ -16,6 +16,7 @@ from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
+from testbed.platform.contract import PINNED_REASON
 from testbed.results import layout
 from testbed.results.files import read_json
 
@@ -147,6 +148,11 @@ class Placement(FileDocument):
     temperature_after_c: float | None = None
     migrated_from: str | None = None
 
+    @property
+    def pinned(self) -> bool:
+        """Placed on its ingress without a scheduling decision."""
+        return self.reason == PINNED_REASON
+
 
 WorkflowStatus = Literal["submitted", "running", "ended", "blocked"]
 
@@ -158,6 +164,7 @@ class WorkflowInstance(FileDocument):
     workflow_id: str
     status: WorkflowStatus
     submitted_unix: float
+    ingress: str | None = None
     placed_unix: float | None = None
     started_unix: float | None = None
     ended_unix: float | None = None
@@ -293,7 +300,23 @@ class WorkflowFigures(FileDocument):
     placement_checks: int = 0
     placement_violations: int = 0
     link_latency_ms_mean: float | None = None
+    link_latency_ms_per_workflow: float | None = None
+    """Per workflow placed whole, the sum of its predecessor links' latency; their mean
+    (HyperDrive's "network latency per workflow")."""
     migrations: int = 0
+
+
+class OnDemandFigures(FileDocument):
+    """Nodes on demand (on_demand.csv): containers started (with their cold start, from
+    `docker run` to the agent answering), starts that failed, nodes removed once idle, and
+    the most on-demand containers up at once."""
+
+    started: int = 0
+    failed: int = 0
+    stopped: int = 0
+    cold_start_s_p50: float | None = None
+    cold_start_s_p95: float | None = None
+    active_max: int = 0
 
 
 class Summary(FileDocument):
@@ -310,6 +333,7 @@ class Summary(FileDocument):
     decisions: DecisionFigures = DecisionFigures()
     ticks: TickFigures = TickFigures()
     modes: ModeCounts = ModeCounts()
+    on_demand: OnDemandFigures = OnDemandFigures()
     resources: dict[str, NodeResources] = {}
     workflows: WorkflowFigures = WorkflowFigures()
     dataplane: dict[str, float] = {}

@@ -72,8 +72,16 @@ FIGURES = (
         lambda s: s.workflows.link_latency_ms_mean,
     ),
     Figure(
+        "link_latency_ms_per_workflow", "wf link ms", "predecessor links' latency per workflow",
+        "ms", ".1f", lambda s: s.workflows.link_latency_ms_per_workflow,
+    ),
+    Figure(
         "placement_violations", "place. viol.", "placement SLO checks violated", "", "g",
         lambda s: s.workflows.placement_violations,
+    ),
+    Figure(
+        "cold_start_s_p50", "cold start s", "node on demand cold start p50", "s", ".2f",
+        lambda s: s.on_demand.cold_start_s_p50,
     ),
     Figure("blocked", "blocked", "workflows blocked", "", "g", lambda s: s.workflows.blocked),
     Figure(

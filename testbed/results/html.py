@@ -58,6 +58,7 @@ class RunFiles:
     placements: list[Placement]
     workflows: list[WorkflowInstance]
     migrations: list[Row]
+    on_demand: list[Row]
     nodes: list[dict[str, Any]]
     requests: list[Row]
     invocations: list[Row]
@@ -90,6 +91,7 @@ def load_run_files(run_dir: Path) -> RunFiles:
         placements=read_placements(run_dir),
         workflows=read_workflows(run_dir),
         migrations=read_csv_rows(run_dir / layout.MIGRATIONS),
+        on_demand=read_csv_rows(run_dir / layout.ON_DEMAND),
         nodes=read_json(run_dir / layout.NODES, []),
         requests=read_csv_rows(run_dir / layout.REQUESTS),
         invocations=read_csv_rows(run_dir / layout.INVOCATIONS),
@@ -501,6 +503,27 @@ def _workflows_table(files: RunFiles) -> str:
     return _table(header, rows)
 
 
+def _on_demand_table(files: RunFiles) -> str:
+    """Nodes on demand started (cold start), failed and removed, in order (none: no row)."""
+    if not files.on_demand:
+        return ""
+    origin_unix = _origin_unix(files)
+    figures = files.summary.on_demand
+    note = (
+        f'<p class="note">{figures.started} started, cold start p50 / p95 '
+        f"{_pair(figures.cold_start_s_p50, figures.cold_start_s_p95)} s (docker run until the "
+        f"agent answers); {figures.stopped} removed once idle; at most {figures.active_max} "
+        "at once.</p>"
+    )
+    header = ("at (s)", "node", "event", "slot", "cold start (s)", "on demand up", "reason")
+    rows = (
+        (f"{float(r['wall_unix']) - origin_unix:.1f}", r["node"], r["event"], r["slot"],
+         r["cold_start_s"], r["active"], r["reason"])
+        for r in files.on_demand
+    )  # fmt: skip
+    return f"<h2>Nodes on demand</h2>{note}{_table(header, rows)}"
+
+
 def _slowest_table(files: RunFiles) -> str:
     """The slowest completed measured requests, where the tail latency comes from."""
     measured = [row for row in _completed(files) if _flag(row.get("measured"))]
@@ -583,6 +606,7 @@ def render_report(run_dir: Path) -> Path:
         + _resources_table(files.summary),
         f"<h2>Workflows</h2>{_workflows_table(files)}",
         f"<h2>Placements</h2>{_placements_table(files)}",
+        _on_demand_table(files),
         f"<h2>Plots</h2>{figures}",
         f"<h2>{SLOWEST_COUNT} slowest requests</h2>{_slowest_table(files)}",
         f"<h2>Files</h2>{_files_list(run_dir)}",

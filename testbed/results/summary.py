@@ -13,6 +13,7 @@ from testbed.results.documents import (
     LatencyFigures,
     ModeCounts,
     NodeResources,
+    OnDemandFigures,
     PathDelayFigures,
     Placement,
     RequestCounts,
@@ -76,6 +77,7 @@ def summarise(
     resources: Sequence[Row],
     dataplane: Sequence[Row] = (),
     workflows: Sequence[WorkflowInstance] = (),
+    on_demand: Sequence[Row] = (),
 ) -> Summary:
     """The summary.json document (see testbed/results/layout.py for the files it reads)."""
     measured = [r for r in requests if r["measured"]]
@@ -97,7 +99,9 @@ def summarise(
         for access in record.state_accesses
         if access.decision_ms is not None
     ]
-    scheduling_ms = [p.decision_ms for p in placements if p.decision_ms is not None]
+    scheduling_ms = [
+        p.decision_ms for p in placements if p.decision_ms is not None and not p.pinned
+    ]
     modes = [i["mode"] for i in invocations]
     return Summary(
         run=RunHeadline.of(run),
@@ -138,6 +142,19 @@ def summarise(
         resources=_resource_figures(resources),
         workflows=_workflow_figures(workflows, placements),
         dataplane=_last_counters(dataplane),
+        on_demand=_on_demand_figures(on_demand),
+    )
+
+
+def _on_demand_figures(rows: Sequence[Row]) -> OnDemandFigures:
+    cold_s = [float(r["cold_start_s"]) for r in rows if r["event"] == "started"]
+    return OnDemandFigures(
+        started=len(cold_s),
+        failed=sum(1 for r in rows if r["event"] == "failed"),
+        stopped=sum(1 for r in rows if r["event"] == "stopped"),
+        cold_start_s_p50=_median(cold_s),
+        cold_start_s_p95=_p95(cold_s),
+        active_max=max((int(r["active"]) for r in rows), default=0),
     )
 
 
@@ -153,6 +170,12 @@ def _workflow_figures(
         if link.source in predecessors and link.latency_ms is not None
     ]
     blocked = sum(1 for w in workflows if w.status == "blocked")
+    per_workflow: dict[str, float] = {}
+    for p in placements:
+        for link in p.inbound:
+            if link.source in predecessors and link.latency_ms is not None and p.workflow_id:
+                per_workflow[p.workflow_id] = per_workflow.get(p.workflow_id, 0.0) + link.latency_ms
+    whole = {w.workflow_id for w in workflows if w.placed_unix is not None}
     return WorkflowFigures(
         submitted=len(workflows),
         started=sum(1 for w in workflows if w.started_unix is not None),
@@ -161,6 +184,7 @@ def _workflow_figures(
         placement_checks=len(checks),
         placement_violations=sum(1 for link in checks if not link.met),
         link_latency_ms_mean=_mean(link_ms),
+        link_latency_ms_per_workflow=_mean([ms for w, ms in per_workflow.items() if w in whole]),
         migrations=sum(1 for p in placements if p.migrated_from is not None),
     )
 

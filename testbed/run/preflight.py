@@ -10,7 +10,7 @@ annotations name.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,14 +32,25 @@ class CheckedScenario:
     nodes: tuple[EmulatedNode, ...]
     workflow: Workflow | None
     ingress: str | None
+    """The first ingress (the only one unless `workload.ingress` lists several)."""
+    ingresses: tuple[str, ...] = ()
 
     @property
     def containers(self) -> int:
-        return len(self.nodes)
+        """Nodes that are containers for the whole run."""
+        return sum(1 for node in self.nodes if not node.on_demand)
 
     def containers_by_kind(self) -> dict[str, int]:
-        counts = Counter(node.kind.value for node in self.nodes)
-        return {kind.value: counts[kind.value] for kind in NodeKind if counts[kind.value]}
+        """Containers for the whole run, by kind (nodes on demand: `on_demand_by_kind`)."""
+        return _by_kind(node for node in self.nodes if not node.on_demand)
+
+    def on_demand_by_kind(self) -> dict[str, int]:
+        return _by_kind(node for node in self.nodes if node.on_demand)
+
+
+def _by_kind(nodes: Iterable[EmulatedNode]) -> dict[str, int]:
+    counts = Counter(node.kind.value for node in nodes)
+    return {kind.value: counts[kind.value] for kind in NodeKind if counts[kind.value]}
 
 
 LISTED_NAMES = 12
@@ -52,25 +63,33 @@ def listed(names: Sequence[str]) -> str:
     return ", ".join(names[:LISTED_NAMES]) + (f" and {more} more" if more > 0 else "")
 
 
-def ingress_node(workload: WorkloadSpec, nodes: Sequence[EmulatedNode]) -> str:
-    """The node requests leave from: `workload.ingress`, else the first edge node that is
-    a container for the whole run (the ingress cannot be a node on demand)."""
+def ingress_nodes(workload: WorkloadSpec, nodes: Sequence[EmulatedNode]) -> tuple[str, ...]:
+    """The nodes requests leave from: `workload.ingress` (one or a list), else the first
+    edge node; each a container for the whole run (never a node on demand)."""
     static = [node for node in nodes if not node.on_demand]
     if workload.ingress is None:
         edge = next((node.name for node in static if node.kind is NodeKind.edge), None)
         if edge is None:
             raise UserError("workload.ingress: no edge node to default to; name an ingress node")
-        return edge
-    if workload.ingress not in {node.name for node in static}:
-        on_demand = workload.ingress in {node.name for node in nodes}
-        raise UserError(
-            f"workload.ingress: {workload.ingress!r} is a node on demand; the ingress must be "
-            "a container for the whole run"
+        return (edge,)
+    wanted = [workload.ingress] if isinstance(workload.ingress, str) else workload.ingress
+    if not wanted:
+        raise UserError("workload.ingress: an empty list; name at least one node")
+    problems = []
+    for name in wanted:
+        if name in {node.name for node in static}:
+            continue
+        on_demand = name in {node.name for node in nodes}
+        problems.append(
+            f"workload.ingress: {name!r} is a node on demand; the ingress must be a container "
+            "for the whole run"
             if on_demand
-            else f"workload.ingress: no node called {workload.ingress!r} "
+            else f"workload.ingress: no node called {name!r} "
             f"(nodes: {listed([node.name for node in static])})"
         )
-    return workload.ingress
+    if problems:
+        raise UserError(problems)
+    return tuple(wanted)
 
 
 def workflow_problems(workflow: Workflow, node_names: Sequence[str]) -> list[str]:
@@ -81,7 +100,7 @@ def workflow_problems(workflow: Workflow, node_names: Sequence[str]) -> list[str
         f"sources.{source.name}.node: {source.node!r} is not a node of this scenario "
         f"(nodes: {names})"
         for source in workflow.sources
-        if source.node not in known
+        if source.node is not None and source.node not in known
     ]
     for function in workflow.functions:
         wanted = function.placement.node_id_match_any
@@ -116,13 +135,13 @@ def check_scenario(
         raise UserError([f"{where}: {line}" for line in error.problems]) from None
     problems = [f"{where}: {line}" for line in workflow_problems(workflow, _names(nodes))]
     try:
-        ingress = ingress_node(workload, nodes)
+        ingresses = ingress_nodes(workload, nodes)
     except UserError as error:
         problems += [f"{label}: {line}" for line in error.problems]
-        ingress = None
+        ingresses = ()
     if problems:
         raise UserError(problems)
-    return CheckedScenario(scenario, tuple(nodes), workflow, ingress)
+    return CheckedScenario(scenario, tuple(nodes), workflow, ingresses[0], ingresses)
 
 
 def _nodes(scenario: Scenario) -> list[EmulatedNode]:

@@ -88,6 +88,7 @@ class Run:
         self.workload = probe.workload
         self.workflow: Workflow = checked.workflow
         self.ingress = checked.ingress
+        self.ingresses = checked.ingresses
         self.entry = plan.entry_function(self.workflow)
         self.console = console
         self.metrics_port = metrics_port
@@ -232,7 +233,7 @@ class Run:
                 check_at_end=platform.slo_at_task_end,
             )  # fmt: skip
         settings = Settings(
-            workflow=self.workflow, ingress=self.ingress, entry=self.entry,
+            workflow=self.workflow, ingresses=self.ingresses, entry=self.entry,
             request=self.workload.request, mode=platform.placement,
             replacement=platform.replacement, speed=self.scenario.time.speed,
             check_every_s=self.scenario.time.tick_s / self.scenario.time.speed,
@@ -263,7 +264,7 @@ class Run:
         tail = RecordTail(self.run_dir)
         counted: set[str] = set()
         start_unix = driver.start_unix
-        title = f"{self.scenario.name}: {self.workflow.name} from {self.ingress}"
+        title = f"{self.scenario.name}: {self.workflow.name} from {', '.join(self.ingresses)}"
         with LiveView(self.console, title, self.duration_s) as view:
             while not self.emulation.stop.wait(REFRESH_S):
                 driver.step(time.time())

@@ -34,6 +34,7 @@ from testbed.platform.control.deploy import (
     start_instance,
 )
 from testbed.platform.control.placement import (
+    Claim,
     PlacedFunction,
     Placer,
     Rejected,
@@ -74,6 +75,11 @@ class _Live:
     doc: WorkflowInstance
     submission: Submission
     offsets_s: np.ndarray
+    ingress: str
+    """The node its requests leave from (the k-th of `Settings.ingresses`)."""
+    workflow: Workflow
+    """The workflow with its sources bound at submission (see `Placer.bind_sources`)."""
+    claims: list[Claim] = field(default_factory=list)
     placed: dict[str, PlacedFunction] = field(default_factory=dict)
     placed_unix: dict[str, float] = field(default_factory=dict)
     moves: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -86,7 +92,8 @@ class Settings:
     """What the driver takes from the scenario and the run."""
 
     workflow: Workflow
-    ingress: str
+    ingresses: tuple[str, ...]
+    """Workflow k's requests leave from ingresses[k % len]."""
     entry: str
     request: dict
     mode: str
@@ -131,12 +138,15 @@ class WorkflowDriver:
     def start(self, start_unix: float) -> None:
         """Submissions count from `start_unix`."""
         self.start_unix = start_unix
-        for submission, offsets in self._pending:
+        ingresses = self.settings.ingresses
+        for k, (submission, offsets) in enumerate(self._pending):
+            ingress = ingresses[k % len(ingresses)]
             doc = WorkflowInstance(
                 workflow_id=submission.workflow_id, status="submitted",
-                submitted_unix=start_unix + submission.arrival_s,
+                submitted_unix=start_unix + submission.arrival_s, ingress=ingress,
             )  # fmt: skip
-            self.live[submission.workflow_id] = _Live(doc, submission, offsets)
+            live = _Live(doc, submission, offsets, ingress, self.settings.workflow)
+            self.live[submission.workflow_id] = live
             self._at(doc.submitted_unix, "submit", submission.workflow_id)
             end_unix = start_unix + submission.end_s + END_GRACE_S
             self._at(end_unix, "end", submission.workflow_id)
@@ -211,11 +221,16 @@ class WorkflowDriver:
             self.placer.observe(self.testbed.emulation.current_paths())
 
     def _submit(self, live: _Live) -> None:
-        workflow, wid = self.settings.workflow, live.doc.workflow_id
+        self._observe()
+        try:
+            live.workflow, live.claims = self.placer.bind_sources(live.workflow, live.ingress)
+        except Rejected as error:
+            self._block(live, str(error))
+            return
+        workflow, wid = live.workflow, live.doc.workflow_id
         if self.settings.mode == "submission":
-            self._observe()
             try:
-                placed = place_whole(self.placer, workflow, wid)
+                placed = place_whole(self.placer, workflow, wid, live.ingress)
             except Rejected as error:
                 self._block(live, str(error))
                 return
@@ -229,16 +244,19 @@ class WorkflowDriver:
     def _place_ready(self, live: _Live, function: str | None) -> None:
         """Place `function` now (None: every task ready at submission), then schedule each
         successor once its predecessors' expected runs end; launch when all are placed."""
-        workflow = self.settings.workflow
+        workflow = live.workflow
         ready = [function] if function else [
             name for name in function_order(workflow)
             if ready_after_s(workflow, name, {}) == 0.0
         ]  # fmt: skip
-        self._observe()
+        if function is not None:
+            self._observe()
         for name in ready:
             nodes = {done: p.node for done, p in live.placed.items()}
             try:
-                placed = self.placer.place(workflow, name, nodes, f"{live.doc.workflow_id}-{name}")
+                placed = self.placer.place(
+                    workflow, name, nodes, f"{live.doc.workflow_id}-{name}", live.ingress
+                )
             except Rejected as error:
                 self._block(live, str(error))
                 return
@@ -289,9 +307,7 @@ class WorkflowDriver:
         """No node for a task: the workflow is rejected whole (EDGELESS's rollback)."""
         if self.settings.strict:
             raise UserError(f"workflow {self.settings.workflow.name}: cannot place: {reason}")
-        for placed in live.placed.values():
-            self.placer.release(self.settings.workflow, placed)
-        live.placed.clear()
+        self._release(live)
         self._update(live, status="blocked", reason=reason, ended_unix=time.time())
         self.say(f"{live.doc.workflow_id}: blocked: {reason}")
 
@@ -300,7 +316,7 @@ class WorkflowDriver:
     def _launch(self, live: _Live) -> None:
         """Start the instances and hand the ingress the workflow's requests (none when its
         lifetime ended while its tasks were being placed)."""
-        workflow, wid = self.settings.workflow, live.doc.workflow_id
+        workflow, wid = live.workflow, live.doc.workflow_id
         end_unix = self.start_unix + live.submission.end_s
         if time.time() + LEAD_S >= end_unix:
             self._update(live, placed_unix=max(live.placed_unix.values()),
@@ -322,7 +338,7 @@ class WorkflowDriver:
             target=instance_url(entry.node, entry.instance),
             requests=plan.planned_requests(self.settings.request, offsets, started_unix, f"{wid}-"),
         )
-        self._ingress("post", "/requests", body.model_dump(mode="json"), expect=202)
+        self._ingress(live, "post", "/requests", body.model_dump(mode="json"), expect=202)
         self.planned += len(offsets)
         self._update(
             live, status="running", placed_unix=max(live.placed_unix.values()),
@@ -333,25 +349,33 @@ class WorkflowDriver:
         """Stop the workflow's requests, remove its instances, give back its resources."""
         wid = live.doc.workflow_id
         if reachable:
-            self._ingress("delete", f"/requests/{wid}", None, expect=200)
+            self._ingress(live, "delete", f"/requests/{wid}", None, expect=200)
             with httpx.Client(timeout=DEPLOY_TIMEOUT_S) as client:
                 for problem in remove_instances(
                     client, self.testbed.running_agents(), list(live.placed.values())
                 ):
                     self.say(f"{wid}: removing: {problem}")
-        for placed in live.placed.values():
-            self.placer.release(self.settings.workflow, placed)
+        self._release(live)
         self._update(live, status=status, ended_unix=time.time())
 
-    def _ingress(self, method: str, path: str, body: dict | None, expect: int) -> None:
-        url = self.testbed.agent_url(self.settings.ingress)
+    def _release(self, live: _Live) -> None:
+        """Its reservations and its sources' claims back to the cluster."""
+        for placed in live.placed.values():
+            self.placer.release(live.workflow, placed)
+        live.placed.clear()
+        for claim in live.claims:
+            self.placer.unclaim(claim)
+        live.claims.clear()
+
+    def _ingress(self, live: _Live, method: str, path: str, body: dict | None, expect: int) -> None:
+        url = self.testbed.agent_url(live.ingress)
         try:
             answer = httpx.request(method, f"{url}{path}", json=body, timeout=60)
         except httpx.HTTPError as error:
-            raise SetupError(f"ingress {self.settings.ingress}", str(error)) from None
+            raise SetupError(f"ingress {live.ingress}", str(error)) from None
         if answer.status_code != expect:
             raise SetupError(
-                f"ingress {self.settings.ingress}",
+                f"ingress {live.ingress}",
                 f"HTTP {answer.status_code}: {answer.text[:300]}",
             )
 
@@ -360,7 +384,7 @@ class WorkflowDriver:
     def _check_slos(self, live: _Live) -> None:
         """Move each task with an inbound edge predicted (now or at the horizon) to break
         its SLO, when the scheduler finds it another node (the placer has observed now)."""
-        workflow = self.settings.workflow
+        workflow = live.workflow
         view = self.placer.view
         for name in function_order(workflow):
             placed = live.placed[name]
@@ -382,7 +406,7 @@ class WorkflowDriver:
     ) -> None:
         """Ask the scheduler again for `name` (its own reservation given back first); move
         it when it chooses another node, else keep it. A row in migrations.csv either way."""
-        workflow, wid = self.settings.workflow, live.doc.workflow_id
+        workflow, wid = live.workflow, live.doc.workflow_id
         old = live.placed[name]
         self.placer.release(workflow, old)
         nodes = {done: p.node for done, p in live.placed.items() if done != name}
@@ -400,7 +424,7 @@ class WorkflowDriver:
             )])  # fmt: skip
 
         try:
-            new = self.placer.place(workflow, name, nodes, instance)
+            new = self.placer.place(workflow, name, nodes, instance, live.ingress)
         except Rejected as error:
             self.placer.reserve(workflow, old)
             row("kept", "", "", "", str(error))
@@ -433,7 +457,7 @@ class WorkflowDriver:
         """New instance up first (with the state the old one last synced, fetched across the
         emulated network), its neighbours and the ingress pointed at it, old one gone.
         Why the new instance did not start (nothing else changed then), else None."""
-        workflow, wid = self.settings.workflow, live.doc.workflow_id
+        workflow, wid = live.workflow, live.doc.workflow_id
         moved = {**live.placed, name: new}
         specs = deploy_specs(workflow, list(moved.values()), wid)
         specs[name] = specs[name].model_copy(
@@ -456,7 +480,8 @@ class WorkflowDriver:
                 raise SetupError(f"moving {name} of {wid}", str(error)) from None
             if name == self.settings.entry:
                 target = PlanTarget(function=name, target=instance_url(new.node, new.instance))
-                self._ingress("patch", f"/requests/{wid}", target.model_dump(mode="json"), 200)
+                body = target.model_dump(mode="json")
+                self._ingress(live, "patch", f"/requests/{wid}", body, 200)
             for problem in remove_instances(client, agents, [old]):
                 self.say(f"{wid}: removing {old.instance}: {problem}")
         return None

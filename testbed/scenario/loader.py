@@ -15,11 +15,12 @@ import yaml
 from pydantic import ValidationError
 
 from testbed.errors import UserError
+from testbed.scenario.areas import expand_areas
 from testbed.scenario.model import SCENARIO_VERSION, Scenario
 from testbed.scenario.naming import satellite_ids_by_shell
 from testbed.scenario.overrides import apply_overrides
 from testbed.scenario.problems import validation_problems
-from testbed.scenario.references import reference_problems
+from testbed.scenario.references import reference_problems, repeated_names
 from testbed.scenario.stations import read_station_file
 
 
@@ -82,7 +83,11 @@ def scenario_from_data(data: Any, base_dir: Path, label: str) -> Scenario:
         problems = reference_problems(scenario, ids_by_shell)
     if problems:
         raise UserError([f"{label}: {line}" for line in problems])
-    return scenario
+    expanded = expand_areas(scenario)
+    problems = repeated_names(expanded)
+    if problems:
+        raise UserError([f"{label}: {line}" for line in problems])
+    return expanded
 
 
 def load_scenario(path: Path | str, overrides: Sequence[str] = ()) -> Scenario:

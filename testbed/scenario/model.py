@@ -268,6 +268,24 @@ class BoundingBox(Model):
         return self
 
 
+class NodeArea(BoundingBox):
+    """`count` cloud, edge or ground nodes at points drawn uniformly in the box (seeded;
+    latitude then longitude per point, as HyperDrive's node generator draws them), each at
+    a ground station of its own named `<name>-<k>`; lon_min <= lon_max here."""
+
+    count: int = Field(gt=0, le=10_000)
+    seed: int = 0
+    skip: int = Field(default=0, ge=0)
+    """Points of the seeded stream drawn and dropped first: HyperDrive draws its random
+    ground stations from the stream that drew its edge nodes, after them."""
+
+    @model_validator(mode="after")
+    def _not_across(self) -> NodeArea:
+        if self.lon_min >= self.lon_max:
+            raise ValueError("lon_min must be < lon_max")
+        return self
+
+
 class SatelliteSelect(Model):
     """Which satellites become nodes: explicit ids, the k nearest to a site, a box, or all
     of the shell (or of every shell: `all: true`, for nodes on demand).
@@ -317,6 +335,9 @@ class NodeSpec(Model):
     site: str | None = None
     link: NodeLink | None = None
     select: SatelliteSelect | None = None
+    area: NodeArea | None = None
+    """Many nodes scattered over a box (edge areas, stations worldwide): `name` is then
+    their prefix and each gets its own site (see `scenario.areas`)."""
     cpus: PositiveFloat = 1.0
     memory_bytes: Bytes = Field(default=512 * 1024**2, alias="memory", gt=4 * 1024**2)
     arch: Literal["x86_64", "arm64"] | None = None
@@ -430,12 +451,14 @@ class WorkloadSpec(Model):
 
     Every request is `request` (a JSON object) with its sequence number added as `id`; the
     entry is the target of the workflow's http-ingress resource, else its first function.
-    `ingress` defaults to the first edge node. `workflows` says when instances of the
-    workflow are submitted and end; each gets its own `arrival` stream within its lifetime.
+    `ingress` defaults to the first edge node; a list gives the workflows their ingress in
+    turn (the k-th submitted from the k-th, as HyperDrive's five drones). `workflows` says
+    when instances of the workflow are submitted and end; each gets its own `arrival` stream
+    within its lifetime.
     """
 
     workflow: ExistingFile
-    ingress: str | None = None
+    ingress: str | list[Name] | None = None
     request: dict[str, Any] = {}
     arrival: ArrivalSpec = ArrivalSpec(model="single")
     workflows: LifecycleSpec = LifecycleSpec()

@@ -17,6 +17,10 @@ def _node_problems(
             problems.append(f"{where}.select: only satellite nodes select satellites")
         if node.name is None:
             problems.append(f"{where}.name: required for kind {node.kind.value}")
+        if node.area is not None:
+            if node.site is not None:
+                problems.append(f"{where}.site: not with area (each node gets a site of its own)")
+            return problems
         if node.site is None:
             problems.append(f"{where}.site: required for kind {node.kind.value}")
         elif node.site not in stations:
@@ -24,7 +28,7 @@ def _node_problems(
         return problems
     problems = [
         f"{where}.{field}: not used by satellite nodes (they take select)"
-        for field in ("site", "link")
+        for field in ("site", "link", "area")
         if getattr(node, field) is not None
     ]
     select = node.select
@@ -68,5 +72,21 @@ def reference_problems(scenario: Scenario, ids_by_shell: dict[str, list[str]]) -
     node_names = [node.name for node in scenario.nodes if node.name is not None]
     problems += [
         f"nodes: repeated name {name!r}" for name, count in Counter(node_names).items() if count > 1
+    ]
+    return problems
+
+
+def repeated_names(scenario: Scenario) -> list[str]:
+    """Names given twice once areas are expanded (an area's `<name>-<k>` against a node
+    or station written out)."""
+    problems = [
+        f"ground_stations: {name!r} is also a station of a node area"
+        for name, count in Counter(station.name for station in scenario.ground_stations).items()
+        if count > 1
+    ]
+    problems += [
+        f"nodes: {name!r} is also a node of a node area"
+        for name, count in Counter(n.name for n in scenario.nodes if n.name is not None).items()
+        if count > 1
     ]
     return problems

@@ -66,10 +66,14 @@ def _duration_text(seconds: float) -> str:
     return "".join(parts)
 
 
-def summary_table(scenario: Scenario, containers: dict[str, int] | None = None) -> Table:
+def summary_table(
+    scenario: Scenario,
+    containers: dict[str, int] | None = None,
+    on_demand: dict[str, int] | None = None,
+) -> Table:
     """Rows of `what: value` describing the scenario, ready for rich to print; `containers`
     (by kind, bounding boxes resolved over the scenario's time) replaces the upper bound the
-    scenario alone gives."""
+    scenario alone gives; `on_demand` (by kind) are the candidates without a container."""
     counts = count_scenario(scenario)
     time = scenario.time
     links = scenario.links
@@ -91,6 +95,18 @@ def summary_table(scenario: Scenario, containers: dict[str, int] | None = None) 
         ("satellites", f"{counts.satellites} ({shells})"),
         ("ground stations", str(counts.ground_stations)),
         nodes,
+        *(
+            [
+                (
+                    "nodes on demand",
+                    f"{sum(on_demand.values())}: "
+                    + ", ".join(f"{count} {kind}" for kind, count in on_demand.items())
+                    + f" (at most {scenario.platform.on_demand.max_active} at once)",
+                )
+            ]
+            if on_demand
+            else []
+        ),
         (
             "time",
             f"{time.epoch.isoformat()} for {_duration_text(time.duration_s)}, "

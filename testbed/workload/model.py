@@ -132,12 +132,15 @@ class ResourceInstance(Model):
 
 
 class DataSource(Model):
-    """Data a task reads from a fixed node (e.g. an Earth-observation satellite)."""
+    """Data a task reads from a node (e.g. an Earth-observation satellite): a fixed one, or
+    with `near_ingress` the satellite bound when each workflow is submitted, near its
+    ingress (see `placement.bind_sources`); `node` names it once bound."""
 
     name: str
-    node: str
+    node: str | None = None
     target: str
     slo: Slo
+    near_ingress: bool = False
 
 
 class Workflow(Model):

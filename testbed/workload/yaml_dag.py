@@ -120,10 +120,18 @@ class ResourceSpec(_Raw):
 
 class SourceSpec(_Raw):
     name: str
-    node: str
+    node: str | None = None
+    near_ingress: bool = False
+    """A satellite near each workflow's ingress, bound at submission (HyperDrive's EO one)."""
     to: str
     max_latency_ms: DurationMs = Field(alias="max_latency", gt=0)
     min_bandwidth_kbps: BandwidthKbps | None = Field(default=None, alias="min_bandwidth", gt=0)
+
+    @model_validator(mode="after")
+    def _one_node(self) -> SourceSpec:
+        if (self.node is None) == (not self.near_ingress):
+            raise ValueError("give node or near_ingress: true (one of them)")
+        return self
 
 
 class DagSpec(_Raw):
@@ -203,6 +211,7 @@ def workflow_from_yaml(data: Any, base_dir: Path, name: str) -> tuple[Workflow |
         DataSource(
             name=s.name,
             node=s.node,
+            near_ingress=s.near_ingress,
             target=s.to,
             slo=Slo(max_latency_ms=s.max_latency_ms, min_bandwidth_kbps=s.min_bandwidth_kbps),
         )

@@ -87,11 +87,15 @@ SUMMARY_AS_WRITTEN: dict[str, Any] = {
         "compute_ms_p95": 15.0, "overruns": 0,
     },
     "modes": {"cpu": 141, "gpu": 0},
+    "on_demand": {
+        "started": 4, "failed": 0, "stopped": 2, "cold_start_s_p50": 1.2,
+        "cold_start_s_p95": 3.4, "active_max": 3,
+    },
     "resources": {"sat-1": {"cpu_cores_mean": 0.5, "cpu_cores_max": 0.9, "memory_mb_max": 300.0}},
     "workflows": {
         "submitted": 5, "started": 3, "blocked": 2, "blocking_ratio": 0.4,
         "placement_checks": 12, "placement_violations": 1, "link_latency_ms_mean": 8.5,
-        "migrations": 2,
+        "link_latency_ms_per_workflow": 25.5, "migrations": 2,
     },
     "dataplane": {"messages.retries": 1.0, "network.emulator_dropped": 0.0},
 }  # fmt: skip

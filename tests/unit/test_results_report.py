@@ -158,6 +158,13 @@ def run_dir(tmp_path: Path) -> Path:
     migration.update(wall_unix=str(STARTED_UNIX + 10), workflow_id="w000", outcome="moved")
     write_csv(directory / "migrations.csv", list(layout.MIGRATION_COLUMNS), [migration])
     write_json(directory / "nodes.json", NODES)
+    on_demand = [
+        {"wall_unix": STARTED_UNIX + 3, "node": "sat-2", "event": "started", "slot": 4,
+         "cold_start_s": "1.234", "active": 1, "reason": ""},
+        {"wall_unix": STARTED_UNIX + 50, "node": "sat-2", "event": "stopped", "slot": 4,
+         "cold_start_s": "", "active": 0, "reason": "idle 30 s"},
+    ]  # fmt: skip
+    write_csv(directory / "on_demand.csv", list(layout.ON_DEMAND_COLUMNS), on_demand)
     requests = [
         request("r1", 5.0, 250.0, "ok"),
         request("r2", 20.0, 120.5, "ok"),
@@ -220,6 +227,9 @@ def test_report_shows_run_summary_and_placements(run_dir: Path) -> None:
     assert [node for _, node in placement_rows] == ["ground-vienna", "sat-1", "sat-2"]
     assert "ingest 12.50/10.00 (broken)" in page and "45.00 -&gt; 58.90" in page
     assert "no node for &#x27;detect&#x27;" in page
+    nodes = page[page.index("<h2>Nodes on demand</h2>") :]
+    assert "<td>sat-2</td><td>started</td>" in nodes and "idle 30 s" in nodes
+    assert "1.234" in nodes
 
 
 def test_slowest_requests_are_measured_completed_ones_slowest_first(run_dir: Path) -> None:

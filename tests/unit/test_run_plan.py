@@ -10,7 +10,7 @@ import pytest
 from testbed.errors import UserError
 from testbed.platform import codec
 from testbed.run import plan
-from testbed.run.preflight import ingress_node
+from testbed.run.preflight import ingress_nodes
 from testbed.scenario.loader import load_scenario
 from testbed.topology.engine import TopologyEngine
 from testbed.workload.loader import load_workflow
@@ -42,10 +42,12 @@ def test_ingress_defaults_to_the_first_edge_node_and_unknown_names_are_refused()
     with TopologyEngine(scenario) as engine:
         nodes = engine.nodes
     default = scenario.workload.model_copy(update={"ingress": None})
-    assert ingress_node(default, nodes) == "drone-1"
+    assert ingress_nodes(default, nodes) == ("drone-1",)
     unknown = scenario.workload.model_copy(update={"ingress": "drone-9"})
     with pytest.raises(UserError, match=r"workload.ingress: no node called 'drone-9'"):
-        ingress_node(unknown, nodes)
+        ingress_nodes(unknown, nodes)
+    several = scenario.workload.model_copy(update={"ingress": ["drone-1", "cloud"]})
+    assert ingress_nodes(several, nodes) == ("drone-1", "cloud")
 
 
 def test_planned_requests_carry_their_number_and_send_time() -> None:

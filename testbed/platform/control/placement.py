@@ -23,6 +23,7 @@ from datetime import timedelta
 import numpy as np
 
 from testbed.errors import UserError
+from testbed.platform.contract import PINNED_REASON
 from testbed.platform.control.scheduler import (
     THERMAL_PROFILES,
     Annotations,
@@ -41,6 +42,11 @@ from testbed.topology.paths import PathMatrix
 from testbed.workload.model import FunctionInstance, Workflow
 
 PREDICTION_HORIZON_S = 10.0
+SOURCE_VICINITY_KM = 500.0
+SOURCE_VICINITY_COUNT = 10
+"""HyperDrive's experiment declares its Earth-observation satellite among the first 10
+satellites (list order) within 500 km of the drone, and takes the last of them
+(`wildfire_det_scheduling_quality_experiment.py`, `__find_eo_satellite`)."""
 THERMAL_PROFILE_SEED = 1
 """Satellites without a profile draw one of HyperDrive's three, as its node generator does
 (seeded with 1, `scenarios/util/experiment_builder.py`)."""
@@ -73,6 +79,15 @@ class PlacedFunction:
 
 def _celsius(value: float) -> float | None:
     return None if np.isnan(value) else round(float(value), 3)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What binding a data source to a satellite took of it (all that was free)."""
+
+    node: str
+    milli_cpu: float
+    memory_mb: float
 
 
 class Rejected(Exception):
@@ -240,10 +255,15 @@ class Placer:
         return links
 
     def place(
-        self, workflow: Workflow, name: str, nodes: Mapping[str, str], instance: str
+        self,
+        workflow: Workflow,
+        name: str,
+        nodes: Mapping[str, str],
+        instance: str,
+        ingress: str | None = None,
     ) -> PlacedFunction:
         """Choose a node for function `name` (predecessors on `nodes`) and reserve it;
-        Rejected when none takes it."""
+        Rejected when none takes it. `ingress`: the workflow's own (default: the run's)."""
         function = workflow.function(name)
         task = task_of(function)
         limit = function.max_instances
@@ -253,7 +273,7 @@ class Placer:
         temperatures_c = self.cluster.temperature_c.copy()
         started = time.perf_counter()
         if function.placement.at_ingress:
-            answer = self._pin(task)
+            answer = self._pin(task, ingress or self.ingress)
         else:
             answer = self.scheduler.place(Request(task, tuple(link for _, link in links)))
         decision_ms = (time.perf_counter() - started) * 1e3
@@ -273,13 +293,55 @@ class Placer:
             _celsius(temperatures_c[k]), _celsius(self.cluster.temperature_c[k]),
         )  # fmt: skip
 
-    def _pin(self, task: Task) -> SchedulerPlacement | NoPlacement:
+    def _pin(self, task: Task, ingress: str | None) -> SchedulerPlacement | NoPlacement:
         """The ingress node, reserved (the original's forced placement commits the same)."""
-        if self.ingress is None:
+        if ingress is None:
             return NoPlacement(task.name, "at_ingress: the run has no ingress node")
-        if not self.cluster.try_reserve(self.cluster.index[self.ingress], task):
+        if not self.cluster.try_reserve(self.cluster.index[ingress], task):
             return NoPlacement(task.name, "resources", {"ingress": 0})
-        return SchedulerPlacement(task.name, self.ingress, reason="pinned to the ingress")
+        return SchedulerPlacement(task.name, ingress, reason=PINNED_REASON)
+
+    def bind_sources(self, workflow: Workflow, ingress: str) -> tuple[Workflow, list[Claim]]:
+        """The workflow with each `near_ingress` source bound to its satellite now, and
+        those satellites' resources claimed whole (as the original zeroes them), so that
+        no task runs on the data's own satellite; Rejected when none is near."""
+        bound, claims = [], []
+        anchor = self.cluster.index[ingress]
+        satellites = self.cluster.members["satellite"]
+        for source in workflow.sources:
+            if not source.near_ingress:
+                bound.append(source)
+                continue
+            near = self.cluster.ground_distance_km(anchor, satellites) <= SOURCE_VICINITY_KM
+            chosen = satellites[near][:SOURCE_VICINITY_COUNT]
+            if not len(chosen):
+                for claim in claims:
+                    self.unclaim(claim)
+                raise Rejected(
+                    f"source {source.name}: no satellite within {SOURCE_VICINITY_KM:g} km of "
+                    f"{ingress}"
+                )
+            k = int(chosen[-1])
+            claims.append(self._claim(k))
+            bound.append(source.model_copy(update={"node": self.cluster.names[k]}))
+        return workflow.model_copy(update={"sources": tuple(bound)}), claims
+
+    def _claim(self, k: int) -> Claim:
+        cluster = self.cluster
+        claim = Claim(
+            cluster.names[k],
+            cluster.capacity_milli_cpu[k] - cluster.reserved_milli_cpu[k],
+            cluster.capacity_memory_mb[k] - cluster.reserved_memory_mb[k],
+        )
+        cluster.reserved_milli_cpu[k] += claim.milli_cpu
+        cluster.reserved_memory_mb[k] += claim.memory_mb
+        return claim
+
+    def unclaim(self, claim: Claim) -> None:
+        """Give back what `bind_sources` claimed (its workflow ended)."""
+        k = self.cluster.index[claim.node]
+        self.cluster.reserved_milli_cpu[k] -= claim.milli_cpu
+        self.cluster.reserved_memory_mb[k] -= claim.memory_mb
 
     def reserve(self, workflow: Workflow, placed: PlacedFunction) -> None:
         """Take a released placement back (a move found no better node for it)."""
@@ -295,7 +357,9 @@ class Placer:
         self.live[placed.function] -= 1
 
 
-def place_whole(placer: Placer, workflow: Workflow, prefix: str) -> list[PlacedFunction]:
+def place_whole(
+    placer: Placer, workflow: Workflow, prefix: str, ingress: str | None = None
+) -> list[PlacedFunction]:
     """Every function in DAG order, instances called `<prefix>-<function>`; when one is
     rejected, what the others reserved is given back and Rejected raised (EDGELESS rolls a
     workflow back whole)."""
@@ -303,7 +367,7 @@ def place_whole(placer: Placer, workflow: Workflow, prefix: str) -> list[PlacedF
     try:
         for name in function_order(workflow):
             nodes = {done: p.node for done, p in placed.items()}
-            placed[name] = placer.place(workflow, name, nodes, f"{prefix}-{name}")
+            placed[name] = placer.place(workflow, name, nodes, f"{prefix}-{name}", ingress)
     except Rejected:
         for done in placed.values():
             placer.release(workflow, done)

@@ -1,0 +1,81 @@
+"""The HyperDrive reproduction's figures: per-workflow network latency, SLO checks and
+scheduling time from placements (pinned tasks are no decision), cold starts from
+on_demand.csv, and the table beside the paper's numbers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from testbed.experiment.compare import Row
+from testbed.experiment.reproductions import (
+    HYPERDRIVE_PAPER,
+    reproduction_rows,
+    write_reproduction,
+)
+from testbed.platform.contract import PINNED_REASON
+from testbed.results.documents import InboundCheck, Placement, RunDocument, WorkflowInstance
+from testbed.results.summary import summarise
+
+
+def _placement(workflow: str, function: str, reason: str, ms: float, *links: tuple) -> Placement:
+    inbound = tuple(
+        InboundCheck(source=source, node="n", latency_ms=latency, slo_ms=slo, met=latency <= slo)
+        for source, latency, slo in links
+    )
+    return Placement(
+        function=function, node="n", instance=f"{workflow}-{function}", reason=reason,
+        decision_ms=ms, workflow_id=workflow, inbound=inbound,
+    )  # fmt: skip
+
+
+def test_figures_per_workflow_and_cold_starts() -> None:
+    placements = [
+        _placement("w000", "ingest", PINNED_REASON, 0.0),
+        _placement("w000", "extract", "rank 1", 4.0, ("ingest", 2.0, 100.0)),
+        _placement("w000", "detect", "rank 1", 6.0, ("extract", 3.0, 150.0), ("eo", 9.0, 175.0)),
+        _placement("w001", "ingest", PINNED_REASON, 0.0),
+        _placement("w001", "extract", "rank 1", 2.0, ("ingest", 120.0, 100.0)),
+    ]
+    workflows = [
+        WorkflowInstance(workflow_id="w000", status="running", submitted_unix=1, placed_unix=2),
+        WorkflowInstance(workflow_id="w001", status="submitted", submitted_unix=1),
+    ]
+    on_demand = [
+        {"event": "started", "cold_start_s": "1.0", "active": "1"},
+        {"event": "started", "cold_start_s": "3.0", "active": "2"},
+        {"event": "failed", "cold_start_s": "", "active": "2"},
+        {"event": "stopped", "cold_start_s": "", "active": "1"},
+    ]
+    summary = summarise(
+        RunDocument(), [], [], [], placements, [], [], workflows=workflows, on_demand=on_demand
+    )
+    figures = summary.workflows
+    assert figures.link_latency_ms_per_workflow == 5.0, "w000 only: w001 is not placed whole"
+    assert (figures.placement_checks, figures.placement_violations) == (4, 1)
+    assert summary.decisions.scheduling_ms_mean == 4.0, "pinned ingests are no decision"
+    assert summary.on_demand.model_dump() == {
+        "started": 2, "failed": 1, "stopped": 1, "cold_start_s_p50": 2.0,
+        "cold_start_s_p95": 2.9, "active_max": 2,
+    }  # fmt: skip
+
+
+def test_the_table_sits_beside_the_papers_numbers(tmp_path: Path) -> None:
+    figures = {
+        "link_latency_ms_per_workflow": 8.3, "placement_violations": 0.0,
+        "scheduling_ms_mean": 2.5, "cold_start_s_p50": 1.2,
+    }  # fmt: skip
+    rows = [
+        Row({"platform.scheduler": "hyperdrive"}, 1, figures),
+        Row({"platform.scheduler": "first-fit"}, 1, dict(figures, scheduling_ms_mean=None)),
+    ]
+    found = reproduction_rows("hyperdrive-paper-1118", rows)
+    assert found[0].paper == HYPERDRIVE_PAPER["hyperdrive-paper-1118"]["hyperdrive"]
+    assert found[0].ours is not None and found[0].ours.violated_of_20 == 0
+    assert found[1].ours is None and found[1].paper is not None
+    assert reproduction_rows("demo", rows) == []
+    path = tmp_path / "reproduction.md"
+    write_reproduction("hyperdrive-paper-1118", found, path)
+    text = path.read_text()
+    assert "| hyperdrive | 8.3 | 90.2 | 0 | 0 | 2.5 | 164 | 1.20 |" in text
+    assert "| first-fit | - | 323.3 | - | 10 | - | 3 | 1.20 |" in text
+    assert "polaris-slo-cloud/hyper-drive" in text
