@@ -133,8 +133,19 @@ class _Client:
                 ingress=first_ingress(self.scenario),
                 check_at_end=self.scenario.platform.slo_at_task_end,
             )  # fmt: skip
-        deploy(loaded, placements, self.running_agents(), now, name)
+        self._start_on_demand([p.node for p in placements])
+        deploy(loaded, placements, self.running_agents(), self._now(), name)
         return placements
+
+    def _start_on_demand(self, nodes: Sequence[str]) -> None:
+        """Containers for the chosen nodes on demand that have none (a testbed in another
+        process cannot start them)."""
+        missing = sorted(set(nodes) - set(self.running_agents()))
+        if missing:
+            raise UserError(
+                f"nodes {', '.join(missing)} have no running container (nodes on demand start "
+                "only from the process that runs the testbed: `testbed run`, or api.Testbed)"
+            )
 
     def records(
         self,
@@ -250,6 +261,12 @@ class Testbed(_Client):
         self.pusher.start()
         self.emulation.start()
         return self
+
+    def _start_on_demand(self, nodes: Sequence[str]) -> None:
+        on_demand = {node.name for node in self.engine.nodes if node.on_demand}
+        started = [self.emulation.start_node(n) for n in sorted(set(nodes) & on_demand)]
+        if started:
+            self.push_hosts()
 
     def push_hosts(self) -> None:
         """Every running agent gets the addresses of all nodes with a container (call it

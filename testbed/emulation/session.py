@@ -48,7 +48,7 @@ LOG = logging.getLogger(__name__)
 CONTAINER_PREFIX = "leotrek-"
 _START_WORKERS = 4
 _READY_TIMEOUT_S = 90.0
-_READY_POLL_S = 0.2
+_READY_POLL_S = 0.05
 
 
 @dataclass

@@ -7,18 +7,22 @@ from __future__ import annotations
 
 import random
 
-from testbed.scenario.model import GroundStation, NodeArea, NodeSpec, Scenario
+from testbed.scenario.model import AreaResources, GroundStation, NodeArea, NodeSpec, Scenario
 
 
-def area_points(area: NodeArea) -> list[tuple[float, float]]:
-    """(lat, lon) of each node, drawn as HyperDrive's `generate_random_locations` does."""
+def area_draws(area: NodeArea) -> tuple[list[tuple[float, float]], list[AreaResources | None]]:
+    """(lat, lon) of each node, drawn as HyperDrive's `generate_random_locations` does, and
+    then each node's resources from `area.resources` (None: the entry's own)."""
     draw = random.Random(area.seed)
     for _ in range(area.skip):  # one random() per coordinate, whatever the bounds
         draw.random(), draw.random()
-    return [
+    points = [
         (draw.uniform(area.lat_min, area.lat_max), draw.uniform(area.lon_min, area.lon_max))
         for _ in range(area.count)
     ]
+    choices = area.resources
+    resources = [draw.choice(choices) if choices else None for _ in points]
+    return points, resources
 
 
 def area_names(prefix: str, count: int) -> list[str]:
@@ -37,8 +41,12 @@ def expand_areas(scenario: Scenario) -> Scenario:
             nodes.append(spec)
             continue
         assert spec.name is not None
-        points = area_points(spec.area)
-        for name, (lat, lon) in zip(area_names(spec.name, len(points)), points, strict=True):
+        points, resources = area_draws(spec.area)
+        names = area_names(spec.name, len(points))
+        for name, (lat, lon), chosen in zip(names, points, resources, strict=True):
             stations.append(GroundStation(name=name, lat=lat, lon=lon))
-            nodes.append(spec.model_copy(update={"name": name, "site": name, "area": None}))
+            update: dict[str, object] = {"name": name, "site": name, "area": None}
+            if chosen is not None:
+                update |= {"cpus": chosen.cpus, "memory_bytes": chosen.memory_bytes}
+            nodes.append(spec.model_copy(update=update))
     return scenario.model_copy(update={"ground_stations": stations, "nodes": nodes})

@@ -268,6 +268,13 @@ class BoundingBox(Model):
         return self
 
 
+class AreaResources(Model):
+    """One resource choice of an area's nodes."""
+
+    cpus: PositiveFloat
+    memory_bytes: Bytes = Field(alias="memory", gt=4 * 1024**2)
+
+
 class NodeArea(BoundingBox):
     """`count` cloud, edge or ground nodes at points drawn uniformly in the box (seeded;
     latitude then longitude per point, as HyperDrive's node generator draws them), each at
@@ -278,6 +285,9 @@ class NodeArea(BoundingBox):
     skip: int = Field(default=0, ge=0)
     """Points of the seeded stream drawn and dropped first: HyperDrive draws its random
     ground stations from the stream that drew its edge nodes, after them."""
+    resources: list[AreaResources] = []
+    """Each node's cpus and memory drawn from these (the same stream, after the points),
+    as HyperDrive gives each edge node 2 or 4 cores; empty: the entry's own."""
 
     @model_validator(mode="after")
     def _not_across(self) -> NodeArea:

@@ -188,11 +188,16 @@ def test_node_areas_draw_the_original_points_each_with_a_site_of_its_own() -> No
     edge = [(draw.uniform(32.729169, 41.990495), draw.uniform(-124.218537, -114.613391))
             for _ in range(95)]  # fmt: skip
     ground = [(draw.uniform(-90, 90), draw.uniform(-180, 180)) for _ in range(8)]
+    again = random.Random(1)  # the area's own stream: its 95 points, then each one's cores
+    for _ in range(2 * 95):
+        again.random()
+    cores = [again.choice([2.0, 4.0]) for _ in range(95)]
     assert [stations[f"edge-{k:02d}"] for k in range(1, 96)] == edge
     assert [stations[f"gs-{k}"] for k in range(1, 9)] == ground
     nodes = {node.name: node for node in scenario.nodes if node.name}
     assert nodes["edge-07"].site == "edge-07" and nodes["edge-07"].area is None
-    assert nodes["edge-07"].on_demand and nodes["edge-07"].cpus == 4
+    assert [nodes[f"edge-{k:02d}"].cpus for k in range(1, 96)] == cores
+    assert nodes["edge-07"].memory_bytes == cores[6] * 2**30 and nodes["edge-07"].on_demand
     with TopologyEngine(scenario) as engine:
         assert len(engine.nodes) == 1118 and sum(not n.on_demand for n in engine.nodes) == 5
 

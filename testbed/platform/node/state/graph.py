@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from testbed.topology.paths import PathMatrix, direct_pairs
+if TYPE_CHECKING:
+    from testbed.topology.paths import PathMatrix
 
 # scipy drops explicitly stored zeros from a search, so a 0 ms link is stored as this.
 MIN_LATENCY_MS = 1e-9
@@ -108,7 +110,10 @@ class LatencyGraph:
 
     @classmethod
     def from_path_matrix(cls, paths: PathMatrix) -> LatencyGraph:
-        """Links between the node pairs of `direct_pairs`."""
+        """Links between the node pairs of `direct_pairs` (imported here: the agent never
+        builds a graph from a matrix, and the topology package costs its cold start)."""
+        from testbed.topology.paths import direct_pairs
+
         a, b = direct_pairs(paths)
         return cls.from_arrays(paths.names, a, b, paths.delay_ms[a, b], paths.bandwidth_mbps[a, b])
 
