@@ -178,6 +178,13 @@ def remove_container(container: Container) -> None:
         container.remove(force=True)
 
 
+def remove_named(client: docker.DockerClient, name: str) -> None:
+    """Remove the container called `name` if there is one (a `docker run` that failed
+    after creating it leaves one behind)."""
+    with contextlib.suppress(NotFound):
+        client.containers.get(name).remove(force=True)
+
+
 def remove_everything(client: docker.DockerClient) -> int:
     """Remove every container and network the testbed made, from any run; returns the count."""
     removed = 0

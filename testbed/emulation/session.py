@@ -157,6 +157,8 @@ class Emulation:
         self._free_slots = deque(range(len(self.static), self.capacity))
         """Free slots, the one left longest ago first (its address then serves another)."""
         self._nodes_lock = threading.Lock()
+        self._starting: set[str] = set()
+        """Nodes on demand whose container is being started (by another thread)."""
         self._gpu_host = False
         self._host_cpus = float(os.cpu_count() or 1)
         """A node's CPU limit, at most the host's: Docker refuses more (a paper's 4-core
@@ -360,6 +362,8 @@ class Emulation:
                     return handle
             if not self.engine.nodes[engine_index].on_demand:
                 raise UserError(f"node {name} is not on demand: its container ended")
+            if name in self._starting:
+                raise SetupError(f"start node {name}", "already being started")
             if not self._free_slots:
                 raise NoFreeSlot(
                     f"start node {name}",
@@ -367,6 +371,7 @@ class Emulation:
                     "taken (raise platform.on_demand.max_active)",
                 )
             slot = self._free_slots.popleft()
+            self._starting.add(name)
         started = time.monotonic()
         handle: NodeHandle | None = None
         occupied = False
@@ -380,11 +385,12 @@ class Emulation:
             self.exits.watch(slot, pid)
             self._wait_ready(handle)
         except BaseException:
-            self._undo_start(slot, handle, occupied)
+            self._undo_start(slot, name, handle, occupied)
             raise
         handle.started_s = time.monotonic() - started
         with self._nodes_lock:
             self.nodes.append(handle)
+            self._starting.discard(name)
         return handle
 
     def _wait_ready(self, handle: NodeHandle) -> None:
@@ -398,16 +404,20 @@ class Emulation:
                 )
             time.sleep(_READY_POLL_S)
 
-    def _undo_start(self, slot: int, handle: NodeHandle | None, occupied: bool) -> None:
+    def _undo_start(self, slot: int, name: str, handle: NodeHandle | None, occupied: bool) -> None:
         assert self.fabric is not None and self.ticks is not None and self.exits is not None
+        assert self.client is not None
         self.exits.forget(slot)
         if occupied:
             self.ticks.vacate(slot)
         self.fabric.detach(slot)
         if handle is not None:
             containers.remove_container(handle.container)
+        else:
+            containers.remove_named(self.client, CONTAINER_PREFIX + name)
         with self._nodes_lock:
             self._free_slots.append(slot)
+            self._starting.discard(name)
 
     def stop_node(self, name: str) -> NodeHandle:
         """Remove node `name` started on demand: its pairs drop, its veth and container
