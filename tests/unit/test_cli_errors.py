@@ -54,6 +54,7 @@ CASES: list[tuple[list[str], str]] = [
     (["bench", "network", "--sizes", "2"], "--sizes: each count must be >= 3"),
     (["bench", "network", "--backend", "magic"], "--backend: must be one of"),
     (["bench", "platform", "--decisions", "1"], "--decisions"),
+    (["bench", "on-demand", "--active", "0"], "--active"),
     (["bench", "transfers", "--pairs", "10ms"], "--pairs: '10ms' is not DELAY:RATE_MBPS"),
     (["bench", "transfers", "--sizes", "lots"], "--sizes: 'lots' is not a size"),
     (["bench", "transfers", "--flows", "0"], "--flows: comma-separated numbers >= 1"),
