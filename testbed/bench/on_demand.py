@@ -26,6 +26,7 @@ from docker.errors import DockerException
 from docker.models.containers import Container
 
 from testbed.bench.rows import BenchRow
+from testbed.errors import UserError
 from testbed.scenario.loader import load_scenario
 from testbed.session import Testbed
 
@@ -84,6 +85,8 @@ def bench_on_demand(
 ) -> list[BenchRow]:
     """Both halves (see the module doc); `timeline_csv` gets one row per start and stop."""
     scenario = load_scenario(scenario_file, [f"platform.on_demand.max_active={active}"])
+    if not any(node.on_demand for node in scenario.nodes):
+        raise UserError(f"--scenario: {scenario_file} offers no nodes on demand (on_demand: true)")
     testbed = Testbed(scenario)
     starts: list[NodeStart] = []
     stops_s: list[float] = []

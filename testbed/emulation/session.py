@@ -275,7 +275,7 @@ class Emulation:
         self.counters.start()
         # Before the first tick, which pauses satellites outside their box.
         self._step(f"waiting for {self.program.description} in every node")
-        self._wait_until_ready()
+        self._wait_until_ready(self.nodes, "node start")
         slots = [*self.static, *[None] * (self.capacity - len(self.static))]
         self.ticks = TickLoop(
             self.engine, self.backend, self._follow_nodes, self.observers, slots=slots
@@ -284,9 +284,11 @@ class Emulation:
         self.info = InfoServer(self, containers.MANAGEMENT_GATEWAY).start()
         self._write_controller_record()
 
-    def _wait_until_ready(self) -> None:
+    def _wait_until_ready(self, handles: Sequence[NodeHandle], step: str) -> None:
+        """Until the program answers ready in every one of `handles`; SetupError naming
+        `step` and the nodes that did not (nothing when `stop` is set meanwhile)."""
         deadline = time.monotonic() + _READY_TIMEOUT_S
-        pending = list(self.nodes)
+        pending = list(handles)
         while pending and time.monotonic() < deadline and not self.stop.is_set():
             pending = [handle for handle in pending if not self.program.ready(handle)]
             if pending:
@@ -294,7 +296,7 @@ class Emulation:
         if pending and not self.stop.is_set():
             names = ", ".join(sorted(handle.name for handle in pending))
             raise SetupError(
-                "node start",
+                step,
                 f"{self.program.description} not ready after {_READY_TIMEOUT_S:.0f} s in: "
                 f"{names} (see `docker logs {CONTAINER_PREFIX}<node>`)",
             )
@@ -383,7 +385,9 @@ class Emulation:
             self.ticks.occupy(slot, engine_index)
             occupied = True
             self.exits.watch(slot, pid)
-            self._wait_ready(handle)
+            self._wait_until_ready([handle], f"start node {name}")
+            if self.stop.is_set():
+                raise SetupError(f"start node {name}", "the testbed is stopping")
         except BaseException:
             self._undo_start(slot, name, handle, occupied)
             raise
@@ -392,17 +396,6 @@ class Emulation:
             self.nodes.append(handle)
             self._starting.discard(name)
         return handle
-
-    def _wait_ready(self, handle: NodeHandle) -> None:
-        deadline = time.monotonic() + _READY_TIMEOUT_S
-        while not self.program.ready(handle):
-            if time.monotonic() > deadline or self.stop.is_set():
-                raise SetupError(
-                    f"start node {handle.name}",
-                    f"{self.program.description} not ready after {_READY_TIMEOUT_S:.0f} s "
-                    f"(see `docker logs {handle.container.name}`)",
-                )
-            time.sleep(_READY_POLL_S)
 
     def _undo_start(self, slot: int, name: str, handle: NodeHandle | None, occupied: bool) -> None:
         assert self.fabric is not None and self.ticks is not None and self.exits is not None

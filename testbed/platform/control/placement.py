@@ -11,7 +11,6 @@ HyperDrive's experiments pin the ingest task to its drone.
 
 from __future__ import annotations
 
-import bisect
 import graphlib
 import math
 import time
@@ -36,6 +35,7 @@ from testbed.platform.control.scheduler import (
 )
 from testbed.platform.control.scheduler import Node as SchedulerNode
 from testbed.platform.control.scheduler import Placement as SchedulerPlacement
+from testbed.platform.control.scheduler.latency import snapshot_index
 from testbed.scenario.model import NodeKind
 from testbed.topology.engine import Snapshot, TopologyEngine
 from testbed.topology.paths import PathMatrix
@@ -115,7 +115,7 @@ class EngineLatencyView:
         self._rows: dict[tuple[int, str], np.ndarray] = {}
 
     def _row(self, source: str, at_offset_s: float) -> np.ndarray:
-        at = max(bisect.bisect_right(self.offsets_s, at_offset_s) - 1, 0)
+        at = snapshot_index(self.offsets_s, at_offset_s)
         key = (at, source)
         if key not in self._rows:
             self._rows[key] = self.engine.latencies_from(self._snapshots[at], source)

@@ -28,6 +28,12 @@ class LatencyView(Protocol):
         ...
 
 
+def snapshot_index(offsets_s: Sequence[float], at_offset_s: float) -> int:
+    """Which of the snapshots taken at `offsets_s` holds at `at_offset_s` (each until the
+    next; past the last, the last)."""
+    return max(bisect.bisect_right(offsets_s, at_offset_s) - 1, 0)
+
+
 class MatrixLatencyView:
     """Delay matrices taken at offsets from now (topology ticks); each holds until the next.
 
@@ -61,7 +67,7 @@ class MatrixLatencyView:
         return cls(now.names, snapshots)
 
     def _at(self, at_offset_s: float) -> np.ndarray:
-        return self.delay_ms[max(bisect.bisect_right(self.offsets_s, at_offset_s) - 1, 0)]
+        return self.delay_ms[snapshot_index(self.offsets_s, at_offset_s)]
 
     def latency_ms(self, source: str, destination: str, at_offset_s: float = 0.0) -> float | None:
         value = float(self._at(at_offset_s)[self.index[source], self.index[destination]])
