@@ -134,7 +134,8 @@ class _Client:
                 check_at_end=self.scenario.platform.slo_at_task_end,
             )  # fmt: skip
         self._start_on_demand([p.node for p in placements])
-        deploy(loaded, placements, self.running_agents(), self._now(), name)
+        propagation = self.scenario.platform.propagation
+        deploy(loaded, placements, self.running_agents(), self._now(), name, propagation)
         return placements
 
     def _start_on_demand(self, nodes: Sequence[str]) -> None:

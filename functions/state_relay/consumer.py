@@ -1,5 +1,5 @@
-"""State relay, consumer: fetch the state the producer named (local first, then from the
-producer's node over the emulated network) and check its content."""
+"""State relay, consumer: fetch the state whose key the producer sent, from the node the key
+names (this one, or another over the emulated network), and check its content."""
 
 from __future__ import annotations
 

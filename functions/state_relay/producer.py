@@ -1,7 +1,7 @@
-"""State relay, producer: store `size` bytes as workflow state and tell the consumer the key,
-every `interval` ms (0: only when a request arrives, with its `id` and optional `size`).
-Where the bytes go is the state policy's choice (Databelt: toward the consumer's node when
-it fits the edge's SLO, else kept here)."""
+"""State relay, producer: store `size` bytes as the request's state and tell the consumer its
+key, every `interval` ms (0: only when a request arrives, with its `id` and optional
+`size`). Where the bytes go is the state policy's choice (Databelt: toward the workflow's
+destination as far as Tmax allows, else kept here); the key names that node."""
 
 from __future__ import annotations
 
@@ -20,9 +20,10 @@ def handle_init(ctx: Any, payload: dict[str, str], saved_state: Any) -> None:
         ctx.delayed_cast(0, "self", "tick")
 
 
-def store(ctx: Any, key: str, round_: int, size: int) -> None:
-    """Put `size` bytes (each the round modulo 256) as state `key`; tell the consumer."""
-    ctx.state.put(key, bytes([round_ % 256]) * size)
+def store(ctx: Any, name: str, round_: int, size: int) -> None:
+    """Put `size` bytes (each the round modulo 256) as state `name`; tell the consumer its
+    key, as Databelt's functions pass the key down the chain."""
+    key = ctx.state.put(name, bytes([round_ % 256]) * size)
     ctx.cast("out", {"key": key, "round": round_})
 
 

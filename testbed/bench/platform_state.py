@@ -21,8 +21,7 @@ from testbed.bench.rows import BenchRow
 from testbed.constants import SPEED_OF_LIGHT_KM_S, WGS84_MEAN_RADIUS_KM
 from testbed.platform.node.state.graph import LatencyGraph
 from testbed.platform.node.state.policy import (
-    BITS_PER_BYTE,
-    BITS_PER_MS_PER_MBPS,
+    PAPER_BANDWIDTH_FACTOR,
     DatabeltPolicy,
     StateRequest,
 )
@@ -85,9 +84,8 @@ def baseline_place(graph: nx.Graph, request: StateRequest) -> str:
         latency_ms += edge["latency_ms"]
         bandwidth_sum += edge["bandwidth_mbps"]
         costs.append((b, latency_ms, bandwidth_sum / hop))
-    size_bits = request.size_bytes * BITS_PER_BYTE
     for node, node_latency_ms, mean_mbps in reversed(costs):
-        transfer_ms = size_bits / (BITS_PER_MS_PER_MBPS * mean_mbps)
+        transfer_ms = request.size_term / (PAPER_BANDWIDTH_FACTOR * mean_mbps)
         if 2 * node_latency_ms + transfer_ms <= request.max_latency_ms:
             return node
     return request.local

@@ -64,17 +64,14 @@ class Body(BaseModel):
 
 
 class StateSettings(Body):
-    """Where the instance's `ctx.state` puts and gets (Databelt's inputs).
+    """Where the instance's `ctx.state` puts go (Databelt's inputs): toward `destination`
+    (default: this node) within `max_latency_ms` (Tmax; default: no limit), the size
+    counted in bits when `size_in_bits` (else bytes, the paper's). Reads need no setting:
+    each key names the node that holds its state."""
 
-    Puts go toward `destination` (default: this node) within `max_latency_ms` (default: no
-    limit); gets look in the local Redis, then in `holder`'s (default: `destination`).
-    `chain` groups a workflow's states (default: the workflow name).
-    """
-
-    chain: str | None = None
     destination: str | None = None
     max_latency_ms: float | None = Field(default=None, ge=0)
-    holder: str | None = None
+    size_in_bits: bool = False
 
 
 class FunctionCode(Body):
@@ -124,6 +121,9 @@ class Message(Body):
     rid: str | None = None
     src_node: str | None = None
     sent_s: float | None = None
+    keys: dict[str, str] = {}
+    """The request's state keys so far, by state name (`chain:holder:name`, or
+    `chain:holder` for a fused state): Databelt passes them down the chain."""
 
 
 class PlannedRequest(Body):
@@ -182,7 +182,8 @@ class Document(BaseModel):
 
 class StateAccess(Document):
     """One Redis access: where, how many bytes, how long; `hit` is None for writes,
-    `decision_ms` (puts only) is how long the policy took to choose the node."""
+    `decision_ms` (puts only) is how long the policy took to choose the node, `hops` the
+    links from the accessing node to the holder (None when no path is known)."""
 
     key: str
     node: str
@@ -192,6 +193,7 @@ class StateAccess(Document):
     seconds: float
     hit: bool | None
     decision_ms: float | None = None
+    hops: int | None = None
 
 
 class InvocationRecord(Document):

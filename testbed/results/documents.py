@@ -51,6 +51,8 @@ class Policies(FileDocument):
     placement: str | None = None
     replacement: bool | None = None
     slo_at_task_end: bool | None = None
+    propagation: str | None = None
+    """Where the state policy sends states (`PropagationSpec.label`)."""
 
 
 class Arrival(FileDocument):
@@ -191,6 +193,7 @@ class RunHeadline(FileDocument):
     placement: str | None = None
     replacement: bool | None = None
     slo_at_task_end: bool | None = None
+    propagation: str | None = None
 
     @classmethod
     def of(cls, run: RunDocument) -> RunHeadline:
@@ -241,7 +244,8 @@ class SloFigures(FileDocument):
 
 
 class StateFigures(FileDocument):
-    """State reads that found their key, by where they were served."""
+    """State reads that found their key, by where they were served; the megabytes states
+    moved to other nodes (Databelt's migrated data) and the links a read crossed."""
 
     accesses: int = 0
     local: int = 0
@@ -249,6 +253,8 @@ class StateFigures(FileDocument):
     local_ratio: float | None = None
     get_ms_p50: float | None = None
     remote_get_ms_p50: float | None = None
+    moved_mb: float = 0.0
+    read_hops_mean: float | None = None
 
 
 class DecisionFigures(FileDocument):

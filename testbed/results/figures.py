@@ -60,6 +60,14 @@ FIGURES = (
         lambda s: _percent(s.state.local_ratio),
     ),
     Figure(
+        "state_moved_mb", "moved MB", "state moved to other nodes", "MB", ".1f",
+        lambda s: s.state.moved_mb,
+    ),
+    Figure(
+        "state_read_hops_mean", "read hops", "links a state read crossed", "", ".2f",
+        lambda s: s.state.read_hops_mean,
+    ),
+    Figure(
         "scheduling_ms_mean", "sched. ms", "scheduling decision mean", "ms", ".2f",
         lambda s: s.decisions.scheduling_ms_mean,
     ),

@@ -93,6 +93,14 @@ def summarise(
         if access.operation == "get" and access.hit
     ]
     local = [a for a in reads if a.locality == "local"]
+    moved_bytes = sum(
+        access.size_bytes
+        for record in records
+        if record.request_id in measured_ids
+        for access in record.state_accesses
+        if access.operation == "put" and access.locality == "remote"
+    )
+    read_hops = [a.hops for a in reads if a.hops is not None]
     decisions = [
         access.decision_ms
         for record in records
@@ -130,6 +138,8 @@ def summarise(
             local_ratio=_round(len(local) / len(reads)) if reads else None,
             get_ms_p50=_median([a.seconds * 1e3 for a in reads]),
             remote_get_ms_p50=_median([a.seconds * 1e3 for a in reads if a.locality == "remote"]),
+            moved_mb=_round(moved_bytes / 1e6),
+            read_hops_mean=_mean(read_hops),
         ),
         decisions=DecisionFigures(
             scheduling_ms_mean=_mean(scheduling_ms),

@@ -127,6 +127,12 @@ def check_scenario(
             )
         return CheckedScenario(scenario, tuple(_nodes(scenario)), None, None)
     nodes = _nodes(scenario)
+    destination = scenario.platform.propagation.destination
+    if destination is not None and destination not in _names(nodes):
+        raise UserError(
+            f"{label}: platform.propagation.destination: no node called {destination!r} "
+            f"(nodes: {listed(_names(nodes))})"
+        )
     workload = scenario.workload
     where = f"{label}: workload.workflow: {workload.workflow}"
     try:

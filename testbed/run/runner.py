@@ -128,7 +128,10 @@ class Run:
             backend=None,
             host=host_facts(),
             overrides=self.overrides,
-            platform=self.scenario.platform.model_dump(),
+            platform={
+                **self.scenario.platform.model_dump(),
+                "propagation": self.scenario.platform.propagation.label,
+            },
             workflow=self.workflow.name,
             workflow_file=str(self.workload.workflow),
             ingress=self.ingress,

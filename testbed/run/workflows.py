@@ -328,7 +328,8 @@ class WorkflowDriver:
             self._block(live, refused)
             return
         agents = self.testbed.running_agents()
-        deploy(workflow, placed, agents, self.testbed.emulation.current_paths(), wid)
+        paths = self.testbed.emulation.current_paths()
+        deploy(workflow, placed, agents, paths, wid, self.testbed.scenario.platform.propagation)
         started_unix = time.time() + LEAD_S
         offsets = live.offsets_s[live.offsets_s < end_unix - started_unix]
         entry = live.placed[self.settings.entry]
@@ -459,7 +460,8 @@ class WorkflowDriver:
         Why the new instance did not start (nothing else changed then), else None."""
         workflow, wid = live.workflow, live.doc.workflow_id
         moved = {**live.placed, name: new}
-        specs = deploy_specs(workflow, list(moved.values()), wid)
+        propagation = self.testbed.scenario.platform.propagation
+        specs = deploy_specs(workflow, list(moved.values()), wid, propagation)
         specs[name] = specs[name].model_copy(
             update={"state_from": instance_url(old.node, old.instance)}
         )

@@ -382,6 +382,38 @@ class OnDemandSpec(Model):
     to a leaving node outlives it and is used toward whoever takes its address next."""
 
 
+DATABELT_DEFAULT_OBJECTIVE_S = 0.025
+"""Tmax of the original's deployment (`node_info/settings/slo-settings.json`: 25 ms)."""
+
+
+class PropagationSpec(Model):
+    """Where the state policy sends a workflow's states, as Databelt's deployment sets it:
+    one objective Tmax (`max_latency`) and one destination (`destination`, a node; by
+    default the node of the workflow's last function, its sink) for every put.
+
+    `slo: edge` (this project's option) sends each function's states toward its
+    successor's node within that edge's SLO instead. `size: bits` counts a state's size in
+    bits in the migration time 2L + D / (1000 B), which is what the link takes; the paper
+    and the original count bytes (the default).
+    """
+
+    slo: Literal["objective", "edge"] = "objective"
+    max_latency_s: Seconds = Field(default=DATABELT_DEFAULT_OBJECTIVE_S, alias="max_latency", gt=0)
+    destination: str | None = None
+    size: Literal["bytes", "bits"] = "bytes"
+
+    @property
+    def label(self) -> str:
+        """As the results name it: `objective 25 ms, bytes` or `edge, bits`, say."""
+        where = f" to {self.destination}" if self.destination else ""
+        slo = (
+            f"objective {self.max_latency_s * 1e3:g} ms{where}"
+            if self.slo == "objective"
+            else "edge"
+        )
+        return f"{slo}, {self.size}"
+
+
 class PlatformSpec(Model):
     """Policy names of the serverless platform deployed into the nodes, and when it places.
 
@@ -390,7 +422,8 @@ class PlatformSpec(Model):
     would have run their expected time (HyperDrive's model). `replacement` moves a live
     workflow's task when the predicted latency of an edge into it breaks the edge's SLO.
     `slo_at_task_end` makes HyperDrive check the SLOs at the end of a task's expected run
-    too (this project's option; off reproduces the original).
+    too (this project's option; off reproduces the original). `propagation` sets the state
+    policy's destination and Tmax.
     """
 
     scheduler: Annotated[str, AfterValidator(SCHEDULERS.check)] = "hyperdrive"
@@ -400,6 +433,7 @@ class PlatformSpec(Model):
     replacement: bool = False
     slo_at_task_end: bool = False
     on_demand: OnDemandSpec = OnDemandSpec()
+    propagation: PropagationSpec = PropagationSpec()
 
 
 # ---------------------------------------------------------------------- workload

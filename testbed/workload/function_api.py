@@ -20,12 +20,30 @@ SELF = "self"
 """Output name that addresses the calling instance itself (EDGELESS' `slf()`), for timers."""
 
 
+FUSED = "@fused"
+"""Name under which a request's messages carry the key of its fused states."""
+
+
 class State(Protocol):
-    """Workflow state, stored where the platform's state policy puts it (Databelt & co)."""
+    """The request's state, stored where the platform's state policy puts it (Databelt).
 
-    def get(self, key: str) -> Any: ...
+    States belong to one workflow request: `put` returns the state's key, which names the
+    node holding it, and the request's messages carry every key on to the next functions,
+    so `get(name)` there reads from that node at once. Names hold no ':'; a key itself may
+    be given to `get` (say, one passed in a message).
+    """
 
-    def put(self, key: str, value: Any) -> None: ...
+    def get(self, name: str) -> Any:
+        """The state `name` of this request (None if it has none)."""
+
+    def put(self, name: str, value: Any) -> str:
+        """Store a state; its key."""
+
+    def put_fused(self, states: dict[str, Any]) -> str:
+        """Store several states together (one hash, one write); the hash's key."""
+
+    def get_fused(self, key: str | None = None) -> dict[str, Any]:
+        """All states of the request's fused hash with one read ({} if none)."""
 
 
 class Context(Protocol):

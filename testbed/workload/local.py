@@ -41,14 +41,30 @@ def _by_value(msg: Any) -> tuple[Any, int]:
 
 
 class _Store:
+    """`ctx.state` in one process: one node and no requests, so a key is `local:local:name`
+    and the last fused states are the request's."""
+
+    HOLDER = "local:local"
+
     def __init__(self) -> None:
         self.values: dict[str, Any] = {}
+        self.fused: dict[str, Any] = {}
 
-    def get(self, key: str) -> Any:
-        return _by_value(self.values[key])[0] if key in self.values else None
+    def get(self, name: str) -> Any:
+        name = name.rsplit(":", 1)[-1]
+        return _by_value(self.values[name])[0] if name in self.values else None
 
-    def put(self, key: str, value: Any) -> None:
-        self.values[key] = _by_value(value)[0]
+    def put(self, name: str, value: Any) -> str:
+        self.values[name] = _by_value(value)[0]
+        return f"{self.HOLDER}:{name}"
+
+    def put_fused(self, states: dict[str, Any]) -> str:
+        self.fused = _by_value(states)[0]
+        self.values.update(self.fused)
+        return self.HOLDER
+
+    def get_fused(self, key: str | None = None) -> dict[str, Any]:
+        return _by_value(self.fused)[0]
 
 
 class LocalContext:

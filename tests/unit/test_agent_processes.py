@@ -56,6 +56,19 @@ def handle_call(ctx, src, msg):
 """
 
 # ("put", key, value) / ("get", key) on ctx.state; ("mode",) answers ctx.mode.
+# Puts a request's state under one name and passes the request on; the next function reads
+# that name back and fails when it finds another request's value.
+PRODUCE = """
+def handle_cast(ctx, src, msg):
+    ctx.state.put("frame", msg)
+    ctx.cast("out", msg)
+"""
+CONSUME = """
+def handle_cast(ctx, src, msg):
+    found = ctx.state.get("frame")
+    if found != msg:
+        raise ValueError(f"request {msg} read {found}")
+"""
 KEY_VALUE = """
 def handle_call(ctx, src, msg):
     if msg[0] == "put":
@@ -138,8 +151,10 @@ class Agent:
         assert status == 201, answer
         return answer
 
-    def call(self, instance: str, msg: Any) -> tuple[int, dict[str, Any]]:
-        body = {"src": "test", "msg": codec.encode(msg)}
+    def call(
+        self, instance: str, msg: Any, rid: str | None = None, keys: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, Any]]:
+        body = {"src": "test", "msg": codec.encode(msg), "rid": rid, "keys": keys or {}}
         return _http("POST", f"{self.instance_url(instance)}/call", body)
 
     def stop(self) -> None:
@@ -161,6 +176,8 @@ SOURCES = {
     "vector_mul.py": VECTOR_MUL.read_text(),
     "counter.py": COUNTER,
     "key_value.py": KEY_VALUE,
+    "produce.py": PRODUCE,
+    "consume.py": CONSUME,
     "broken.py": "1 / 0\n",
 }
 
@@ -232,7 +249,11 @@ def test_vector_mul_chain_runs_across_two_agents(pair: tuple[Agent, Agent]) -> N
 
     local_redis = redis.Redis(port=n1.redis_port)
     try:
-        data = _poll(lambda: local_redis.get("wf:n1:vc/result"), 10.0, "chain result")
+        # The request's chain id comes first: the client's tick started the request.
+        key = _poll(
+            lambda: next(local_redis.scan_iter("*:n1:vc/result"), None), 10.0, "chain result"
+        )
+        data = local_redis.get(key)
     finally:
         local_redis.close()
     result = pickle.loads(data)
@@ -293,27 +314,70 @@ def test_planned_requests_leave_the_ingress_and_are_traced(pair: tuple[Agent, Ag
 
 def test_state_put_and_get_between_agents_are_remote(pair: tuple[Agent, Agent]) -> None:
     n1, _ = pair
-    towards_n2 = {"chain": "c", "destination": "n2", "max_latency_ms": 1000}
+    towards_n2 = {"destination": "n2", "max_latency_ms": 1000}
     n1.deploy("kv", "key_value.py", state=towards_n2)
 
-    status, put = n1.call("kv", ("put", "k", {"v": [1, 2]}))
+    status, put = n1.call("kv", ("put", "k", {"v": [1, 2]}), rid="r1")
     assert status == 200, put
+    key = codec.decode(put["reply"])
+    assert key == "r1:n2:k", "the request is the chain; the key names the holder"
     (access,) = put["record"]["state_accesses"]
     assert (access["key"], access["node"], access["locality"], access["operation"]) == (
-        "c:n2:k",
+        "r1:n2:k",
         "n2",
         "remote",
         "put",
     )
+    assert access["hops"] == 1
 
-    status, got = n1.call("kv", ("get", "k"))
+    # A message of the request carries its keys: the name is read from the holder at once.
+    status, got = n1.call("kv", ("get", "k"), rid="r1", keys={"k": key})
     assert status == 200, got
     assert codec.decode(got["reply"]) == {"v": [1, 2]}
     accesses = [(a["node"], a["locality"], a["hit"]) for a in got["record"]["state_accesses"]]
-    assert accesses == [("n1", "local", False), ("n2", "remote", True)]
+    assert accesses == [("n2", "remote", True)]
+    # Another request has no such state, and does not look for one.
+    status, other = n1.call("kv", ("get", "k"), rid="r2")
+    assert (status, codec.decode(other["reply"]), other["record"]["state_accesses"]) == (
+        200,
+        None,
+        [],
+    )
 
     _, mode = n1.call("kv", ("mode",))
     assert codec.decode(mode["reply"]) == "cpu"
+
+
+def test_concurrent_requests_of_one_workflow_never_read_each_others_state(
+    pair: tuple[Agent, Agent],
+) -> None:
+    """Ten requests leave the ingress at the same instant; each puts `frame` on n1 and
+    reads it back on n2 by that name while the others do the same."""
+    n1, n2 = pair
+    topology = {
+        "redis": {"n1": ["127.0.0.1", n1.redis_port]},
+        "links": [{"a": "n1", "b": "n2", "latency_ms": 1, "bandwidth_mbps": 100}],
+    }
+    assert _http("PUT", f"{n2.url}/topology", topology)[0] == 200
+    n2.deploy("consume", "consume.py")
+    n1.deploy("produce", "produce.py", outputs={"out": n2.instance_url("consume")})
+    at_s = time.time() + 0.3
+    plan = {
+        "workflow": "wf-iso", "function": "produce", "target": n1.instance_url("produce"),
+        "requests": [{"id": f"iso{i}", "at_s": at_s, "msg": codec.encode(i)} for i in range(10)],
+    }  # fmt: skip
+    assert _http("POST", f"{n2.url}/requests", plan) == (202, {"planned": 10})
+
+    def consumed() -> list[dict[str, Any]] | None:
+        found = [
+            r for r in n2.logged() if (r["instance"], r["handler"]) == ("consume", "handle_cast")
+        ]
+        return found if len(found) == 10 else None
+
+    records = _poll(consumed, 20.0, "ten requests through produce and consume")
+    assert [r["error"] for r in records] == [None] * 10
+    keys = {a["key"] for r in records for a in r["state_accesses"]}
+    assert keys == {f"iso{i}:n1:frame" for i in range(10)}
 
 
 def test_crash_fails_the_invocation_and_restarts_with_synced_state(
@@ -412,6 +476,6 @@ def test_a_call_carries_a_message_of_megabytes(pair: tuple[Agent, Agent]) -> Non
     n1.deploy("sizes", "key_value.py")
     status, body = n1.call("sizes", ("put", "big", bytes(5_000_000)))
     assert status == 200, body
-    status, body = n1.call("sizes", ("get", "big"))
+    status, body = n1.call("sizes", ("get", codec.decode(body["reply"])))
     assert status == 200, str(body)[:300]
     assert len(codec.decode(body["reply"])) == 5_000_000

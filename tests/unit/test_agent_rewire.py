@@ -152,7 +152,7 @@ def test_a_rewire_replaces_the_state_settings_and_keeps_the_outputs(tmp_path: Pa
     async def main() -> None:
         async with _node(tmp_path) as node:
             await node.deploy_relay("relay", node.url("next"))
-            settings = {"chain": "c", "destination": "n2", "max_latency_ms": 50, "holder": "n3"}
+            settings = {"destination": "n2", "max_latency_ms": 50, "size_in_bits": True}
             status, answer = await node.send("PATCH", "/instances/relay", {"state": settings})
             assert (status, answer) == (200, {"instance": "relay"})
             spec = node.agent.instances["relay"].spec

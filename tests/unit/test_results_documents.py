@@ -66,7 +66,7 @@ SUMMARY_AS_WRITTEN: dict[str, Any] = {
         "scenario": "demo", "workflow": "wildfire-demo", "backend": "netem",
         "started_unix": STARTED_UNIX, "status": "completed", "scheduler": "hyperdrive",
         "state": "databelt", "runtime": "auto", "placement": "ready", "replacement": True,
-        "slo_at_task_end": False,
+        "slo_at_task_end": False, "propagation": None,
     },
     "requests": {"sent": 52, "measured": 48, "completed": 47, "failed": 1, "lost": 0},
     "latency_ms": {"p50": 120.5, "p95": 187.25, "p99": 190.0, "mean": 140.0, "max": 191.0},
@@ -76,7 +76,7 @@ SUMMARY_AS_WRITTEN: dict[str, Any] = {
     "measured_s": 23.0,
     "state": {
         "accesses": 6, "local": 4, "remote": 2, "local_ratio": 0.667, "get_ms_p50": 0.4,
-        "remote_get_ms_p50": None,
+        "remote_get_ms_p50": None, "moved_mb": 1.5, "read_hops_mean": 0.5,
     },
     "decisions": {
         "scheduling_ms_mean": 1.5, "scheduling_ms_p95": 2.5, "state_ms_mean": None,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 from datetime import datetime, timezone
 
 import numpy as np
@@ -20,17 +19,16 @@ from testbed.plugins import STATE_POLICIES
 from testbed.scenario.model import PlatformSpec
 from testbed.topology.paths import PathMatrix
 
-# a - b - c - d, 10 ms and 100 Mbit/s per link: a 1,000-byte state takes 0.08 ms to send,
-# so moving it to b, c, d takes 20.08, 40.08 and 60.08 ms.
-LINE = LatencyGraph.from_links(
-    [Link("a", "b", 10, 100), Link("b", "c", 10, 100), Link("c", "d", 10, 100)]
-)
+# a - b - c - d, 10 ms and 100 Mbit/s per link: a 1,000-byte state counts 0.08 ms on the
+# wire in bits, so moving it to b, c, d takes 20.08, 40.08 and 60.08 ms.
+LINE_LINKS = [Link("a", "b", 10, 100), Link("b", "c", 10, 100), Link("c", "d", 10, 100)]
+LINE = LatencyGraph.from_links(LINE_LINKS)
 
 
 def databelt(
     graph: LatencyGraph, size_bytes: int, max_latency_ms: float, dest: str = "d"
 ) -> Placement:
-    request = StateRequest("a", dest, size_bytes, max_latency_ms)
+    request = StateRequest("a", dest, size_bytes, max_latency_ms, size_in_bits=True)
     return make_state_policy("databelt").place(graph, request)
 
 
@@ -68,6 +66,16 @@ def test_bandwidth_is_the_mean_over_the_links_in_megabits() -> None:
     assert databelt(graph, 1_000_000, 79.9, dest="c").node == "a"
 
 
+def test_the_papers_term_divides_bytes_by_the_bandwidth() -> None:
+    # As published and as the original computes it: D in bytes over 1000 B, so 1 MB over
+    # 100 Mbit/s counts 10 ms (in bits it takes 80 ms).
+    request = StateRequest("a", "b", 1_000_000, 30)
+    placement = make_state_policy("databelt").place(LINE, request)
+    assert (placement.node, placement.migration_ms) == ("b", pytest.approx(30.0))
+    assert request.size_term == 1_000_000
+    assert StateRequest("a", "b", 1_000_000, 30, size_in_bits=True).size_term == 8_000_000
+
+
 def test_follows_the_lowest_latency_path() -> None:
     graph = LatencyGraph.from_links(
         [Link("a", "b", 10, 100), Link("b", "d", 10, 100), Link("a", "c", 5, 100),
@@ -88,8 +96,10 @@ def test_a_state_already_at_the_destination_stays() -> None:
     assert (placement.node, placement.reason) == ("a", Reason.AT_DESTINATION)
 
 
-@pytest.mark.parametrize("name", STATE_POLICIES.names())
-def test_every_policy_keeps_a_state_that_is_already_at_its_destination(name: str) -> None:
+@pytest.mark.parametrize("name", ["databelt", "stateless", "local"])
+def test_every_policy_but_random_keeps_a_state_that_is_already_at_its_destination(
+    name: str,
+) -> None:
     placement = make_state_policy(name).place(LINE, StateRequest("b", "b", 1000, 10))
     assert (placement.node, placement.migration_ms, placement.path) == ("b", 0, ("b",))
 
@@ -103,7 +113,7 @@ def test_stateless_always_picks_the_destination() -> None:
     policy = make_state_policy("stateless")
     placement = policy.place(LINE, StateRequest("a", "d", 1000, 1))
     assert (placement.node, placement.reason) == ("d", Reason.STATELESS)
-    assert placement.migration_ms == pytest.approx(60.08)
+    assert placement.migration_ms == pytest.approx(60.01)
     cut = LatencyGraph.from_links([Link("a", "b", 1, 100), Link("d", "e", 1, 100)])
     assert policy.place(cut, StateRequest("a", "d", 1, 1)).migration_ms == math.inf
 
@@ -113,16 +123,20 @@ def test_local_never_moves() -> None:
     assert (placement.node, placement.reason, placement.migration_ms) == ("a", Reason.LOCAL, 0)
 
 
-def test_random_draws_path_nodes_and_repeats_with_its_seed() -> None:
+def test_random_draws_any_node_and_repeats_with_its_seed() -> None:
+    # e hangs off the a-d path: the original's random draws from all nodes, not the path.
+    graph = LatencyGraph.from_links([*LINE_LINKS, Link("b", "e", 10, 100)])
     request = StateRequest("a", "d", 1000, 1)
 
     def draws(seed: int) -> list[str]:
         policy = make_state_policy("random", seed=seed)
-        return [policy.place(LINE, request).node for _ in range(60)]
+        return [policy.place(graph, request).node for _ in range(80)]
 
     assert draws(7) == draws(7)
     assert draws(7) != draws(8)
-    assert set(draws(7)) == {"a", "b", "c", "d"}
+    assert set(draws(7)) == {"a", "b", "c", "d", "e"}
+    placement = make_state_policy("random", seed=7).place(graph, request)
+    assert placement.reason is Reason.RANDOM
 
 
 def test_the_scenario_schema_takes_the_registered_policies_and_rejects_others() -> None:
@@ -159,24 +173,3 @@ def test_a_path_matrix_keeps_relaying_nodes_on_the_path() -> None:
     placement = policy.place(graph, StateRequest("x", "z", 0, 25))
     assert (placement.path, placement.node) == (("x", "y", "z"), "y")
     assert policy.place(graph, StateRequest("x", "w", 0, 1000)).reason is Reason.UNREACHABLE
-
-
-def test_a_decision_on_1000_nodes_takes_under_2_ms() -> None:
-    side = 32
-    grid = np.arange(side * side).reshape(side, side)
-    a = np.concatenate([grid.ravel(), grid.ravel()])
-    b = np.concatenate([np.roll(grid, 1, 0).ravel(), np.roll(grid, 1, 1).ravel()])
-    rng = np.random.default_rng(1)
-    graph = LatencyGraph.from_arrays(
-        [f"n{i}" for i in range(side * side)], a, b, rng.uniform(2, 15, a.size),
-        np.full(a.size, 100.0),
-    )  # fmt: skip
-    policy = make_state_policy("databelt")
-    seconds = []
-    for _ in range(50):
-        ends = rng.integers(side * side, size=2)
-        request = StateRequest(f"n{ends[0]}", f"n{ends[1]}", 1_000_000, 100)
-        started = time.perf_counter()
-        policy.place(graph, request)
-        seconds.append(time.perf_counter() - started)
-    assert np.median(seconds) < 0.002

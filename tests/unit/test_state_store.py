@@ -18,6 +18,7 @@ from testbed.platform.contract import LinkSpec, StateAccess, TopologySpec
 from testbed.platform.node.agent.state_backend import StateBackend
 from testbed.platform.node.state.clients import NodeClients
 from testbed.platform.node.state.graph import LatencyGraph, Link
+from testbed.platform.node.state.keys import StateKey
 from testbed.platform.node.state.policy import make_state_policy
 from testbed.platform.node.state.store import StateStore
 
@@ -104,41 +105,58 @@ def command_calls(stats: dict[str, dict[str, int]]) -> dict[str, int]:
     return {name: n for name, n in calls.items() if not name.startswith("config")}
 
 
-def test_put_goes_to_the_chosen_node_and_get_reads_locally_first(redis_servers) -> None:
+def test_put_goes_to_the_chosen_node_and_get_reads_where_the_key_says(redis_servers) -> None:
     async def put(store: StateStore):
-        placement = await store.put("w1", "detect", b"x" * 1000, "n2", 100)
-        return placement, store.records
+        key = await store.put("r1", "detect", b"x" * 1000, "n2", 100)
+        return key, store.records
 
-    placement, records = run(redis_servers, "n1", "databelt", put)
-    assert placement.node == "n2"
-    assert sync_client(redis_servers["n2"]).get("w1:n2:detect") == b"x" * 1000
-    assert sync_client(redis_servers["n1"]).exists("w1:n2:detect", "w1:n1:detect") == 0
-    assert [(r.key, r.node, r.locality, r.operation, r.size_bytes, r.hit) for r in records] == [
-        ("w1:n2:detect", "n2", "remote", "put", 1000, None)
-    ]
+    key, records = run(redis_servers, "n1", "databelt", put)
+    assert key == StateKey("r1", "n2", "detect")
+    assert key.text == "r1:n2:detect"
+    assert sync_client(redis_servers["n2"]).get("r1:n2:detect") == b"x" * 1000
+    assert sync_client(redis_servers["n1"]).exists("r1:n2:detect", "r1:n1:detect") == 0
+    assert [
+        (r.key, r.node, r.locality, r.operation, r.size_bytes, r.hit, r.hops) for r in records
+    ] == [("r1:n2:detect", "n2", "remote", "put", 1000, None, 1)]
 
     async def get_from(store: StateStore):
-        return await store.get("w1", "detect", "n2"), store.records
+        return await store.get(StateKey.parse("r1:n2:detect")), store.records
 
+    # One read, straight to the holder the key names: no guess at this node first.
     data, records = run(redis_servers, "n1", "databelt", get_from)
     assert data == b"x" * 1000
-    assert [(r.key, r.node, r.locality, r.size_bytes, r.hit) for r in records] == [
-        ("w1:n1:detect", "n1", "local", 0, False),
-        ("w1:n2:detect", "n2", "remote", 1000, True),
+    assert [(r.key, r.node, r.locality, r.size_bytes, r.hit, r.hops) for r in records] == [
+        ("r1:n2:detect", "n2", "remote", 1000, True, 1)
     ]
     data, records = run(redis_servers, "n2", "databelt", get_from)
     assert data == b"x" * 1000
-    assert [(r.locality, r.hit) for r in records] == [("local", True)]
+    assert [(r.locality, r.hit, r.hops) for r in records] == [("local", True, 0)]
     assert all(isinstance(r, StateAccess) and r.seconds > 0 for r in records)
 
 
-def test_a_state_nobody_holds_is_two_misses(redis_servers) -> None:
+def test_a_state_its_holder_does_not_have_is_one_miss(redis_servers) -> None:
     async def get(store: StateStore):
-        return await store.get("w1", "missing", "n2"), store.records
+        return await store.get(StateKey("r1", "n2", "missing")), store.records
 
     data, records = run(redis_servers, "n1", "local", get)
     assert data is None
-    assert [(r.node, r.hit) for r in records] == [("n1", False), ("n2", False)]
+    assert [(r.node, r.hit) for r in records] == [("n2", False)]
+
+
+def test_two_requests_of_one_workflow_never_read_each_others_state(redis_servers) -> None:
+    """Each request is its own chain: the same state name of two concurrent requests gets
+    two keys, and each request reads back its own value."""
+
+    async def both(store: StateStore):
+        first, second = await asyncio.gather(
+            store.put("wf.1", "frame", b"first", "n2", 100),
+            store.put("wf.2", "frame", b"second", "n2", 100),
+        )
+        return first, second, await store.get(first), await store.get(second)
+
+    first, second, first_read, second_read = run(redis_servers, "n1", "databelt", both)
+    assert first.text != second.text
+    assert (first_read, second_read) == (b"first", b"second")
 
 
 def test_fusion_writes_one_hash_and_reads_it_with_one_hgetall(redis_servers) -> None:
@@ -148,39 +166,47 @@ def test_fusion_writes_one_hash_and_reads_it_with_one_hgetall(redis_servers) -> 
     async def put_then_get(store: StateStore):
         await store.clients["n2"].ping()  # connection set-up is not part of the count
         server.config_resetstat()
-        placement = await store.put_fused("w7", states, "n2", 1000)
+        key = await store.put_fused("r7", states, "n2", 1000)
         written = server.info("commandstats")
         server.config_resetstat()
-        fetched = await store.get_fused("w7", placement.node)
-        return placement, written, server.info("commandstats"), fetched, store.records
+        fetched = await store.get_fused(key)
+        one = await store.get(key, "detect")
+        return key, written, server.info("commandstats"), fetched, one, store.records
 
-    placement, written, read, fetched, records = run(redis_servers, "n2", "local", put_then_get)
-    assert placement.node == "n2"
-    assert server.hgetall("w7:n2") == {k.encode(): v for k, v in states.items()}
+    key, written, read, fetched, one, records = run(redis_servers, "n2", "local", put_then_get)
+    assert key == StateKey("r7", "n2")
+    assert server.hgetall("r7:n2") == {k.encode(): v for k, v in states.items()}
     assert command_calls(written) == {"hset": 1}
-    assert command_calls(read) == {"hgetall": 1}
-    assert fetched == states
+    assert command_calls(read) == {"hgetall": 1, "hget": 1}
+    assert (fetched, one) == (states, b"b" * 20)
     assert [(r.key, r.operation, r.size_bytes, r.hit) for r in records] == [
-        ("w7:n2", "put", 60, None),
-        ("w7:n2", "get", 60, True),
+        ("r7:n2", "put", 60, None),
+        ("r7:n2", "get", 60, True),
+        ("r7:n2", "get", 20, True),
     ]
 
 
-def test_fused_states_are_fetched_remotely_after_a_local_miss(redis_servers) -> None:
+def test_fused_states_are_fetched_from_the_holder_in_one_round_trip(redis_servers) -> None:
     async def put(store: StateStore):
-        return await store.put_fused("w8", {"a": b"1", "b": b"22"}, "n2", 1000)
+        return await store.put_fused("r8", {"a": b"1", "b": b"22"}, "n2", 1000)
 
-    assert run(redis_servers, "n1", "stateless", put).node == "n2"
+    key = run(redis_servers, "n1", "stateless", put)
+    assert key.holder == "n2"
 
     async def get(store: StateStore):
-        return await store.get_fused("w8", "n2"), store.records
+        return await store.get_fused(key), store.records
 
     fetched, records = run(redis_servers, "n1", "databelt", get)
     assert fetched == {"a": b"1", "b": b"22"}
-    assert [(r.locality, r.size_bytes, r.hit) for r in records] == [
-        ("local", 0, False),
-        ("remote", 3, True),
-    ]
+    assert [(r.locality, r.size_bytes, r.hit) for r in records] == [("remote", 3, True)]
+
+
+def test_keys_refuse_names_that_would_break_them() -> None:
+    assert StateKey.parse("r1:n2") == StateKey("r1", "n2")
+    with pytest.raises(ValueError, match="name 'a:b'"):
+        StateKey("r1", "n2", "a:b")
+    with pytest.raises(ValueError, match="not a state key"):
+        StateKey.parse("just-a-name")
 
 
 def test_a_new_topology_keeps_the_connections_a_transfer_is_using(redis_servers) -> None:

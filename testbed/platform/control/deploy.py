@@ -25,9 +25,11 @@ from testbed.platform.contract import (
     instance_url,
 )
 from testbed.platform.control.placement import PlacedFunction, function_order
+from testbed.scenario.model import PropagationSpec
 from testbed.topology.paths import PathMatrix, direct_pairs
 from testbed.workload.model import FunctionInstance, Workflow
 
+DEFAULT_PROPAGATION = PropagationSpec()
 DEPLOY_TIMEOUT_S = 60.0
 """An instance's deploy runs its module's top level and handle_init on the node."""
 
@@ -45,10 +47,14 @@ def function_code(workflow: Workflow, function: FunctionInstance) -> FunctionCod
 
 
 def deploy_specs(
-    workflow: Workflow, placements: Sequence[PlacedFunction], workflow_id: str | None = None
+    workflow: Workflow,
+    placements: Sequence[PlacedFunction],
+    workflow_id: str | None = None,
+    propagation: PropagationSpec = DEFAULT_PROPAGATION,
 ) -> dict[str, DeploySpec]:
     """The `POST /instances` body for each function, by function name; `workflow_id` names
-    this instance of the workflow (its records and its state chain), its name by default."""
+    this instance of the workflow (its records), its name by default; `propagation` says
+    where the state policy sends its states."""
     by_name = {placed.function: placed for placed in placements}
     workflow_id = workflow_id or workflow.name
     specs: dict[str, DeploySpec] = {}
@@ -65,24 +71,41 @@ def deploy_specs(
                 for channel, target in workflow.output_mapping(function.name).items()
                 if target in by_name
             },
-            state=_state_settings(workflow, function.name, by_name, workflow_id),
+            state=state_settings(workflow, function.name, by_name, propagation),
         )
     return specs
 
 
-def _state_settings(
-    workflow: Workflow, name: str, by_name: Mapping[str, PlacedFunction], chain: str
+def workflow_destination(workflow: Workflow, by_name: Mapping[str, PlacedFunction]) -> str | None:
+    """The node of the workflow's sink: its last placed function that sends nothing on."""
+    senders = {edge.source for edge in workflow.edges if not edge.returns}
+    placed = [f.name for f in workflow.functions if f.name in by_name]
+    sinks = [name for name in placed if name not in senders] or placed
+    return by_name[sinks[-1]].node if sinks else None
+
+
+def state_settings(
+    workflow: Workflow,
+    name: str,
+    by_name: Mapping[str, PlacedFunction],
+    propagation: PropagationSpec,
 ) -> StateSettings:
-    """Databelt's inputs for one function: its states go toward the node of its successor
-    within that edge's SLO; it reads its predecessor's states from the predecessor's node."""
+    """Databelt's inputs for one function. As the original: one destination (the scenario's,
+    else the workflow's sink) and one objective Tmax for every put. With `slo: edge`: the
+    node of the function's successor within that edge's SLO (none: its states stay)."""
+    size_in_bits = propagation.size == "bits"
+    if propagation.slo == "objective":
+        return StateSettings(
+            destination=propagation.destination or workflow_destination(workflow, by_name),
+            max_latency_ms=propagation.max_latency_s * 1e3,
+            size_in_bits=size_in_bits,
+        )
     forward = [e for e in workflow.edges if e.source == name and not e.returns]
     successor = next((e for e in forward if e.target in by_name), None)
-    predecessor = next((e for e in workflow.predecessors(name) if e.source in by_name), None)
     return StateSettings(
-        chain=chain,
         destination=None if successor is None else by_name[successor.target].node,
         max_latency_ms=None if successor is None else successor.slo.max_latency_ms,
-        holder=None if predecessor is None else by_name[predecessor.source].node,
+        size_in_bits=size_in_bits,
     )
 
 
@@ -147,13 +170,14 @@ def deploy(
     agent_urls: Mapping[str, str],
     topology: PathMatrix,
     workflow_id: str | None = None,
+    propagation: PropagationSpec = DEFAULT_PROPAGATION,
 ) -> None:
     """Give the agents the current topology (for the state policy), then deploy successors
     before predecessors, so no output points at a missing instance.
 
     `agent_urls` holds the agents that can answer now (the controller's side).
     """
-    specs = deploy_specs(workflow, placements, workflow_id)
+    specs = deploy_specs(workflow, placements, workflow_id, propagation)
     by_name = {placed.function: placed for placed in placements}
     try:
         with httpx.Client(timeout=DEPLOY_TIMEOUT_S) as client:

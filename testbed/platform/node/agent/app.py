@@ -72,8 +72,9 @@ async def _message(request: web.Request) -> tuple[Message, Delivery, Any]:
     it does not decode)."""
     message: Message = await _body(request, Message)
     delivery = Delivery(
-        message.rid, message.src, message.src_node, message.sent_s, time.time(), len(message.msg)
-    )
+        message.rid, message.src, message.src_node, message.sent_s, time.time(),
+        len(message.msg), message.keys,
+    )  # fmt: skip
     try:
         return message, delivery, codec.decode(message.msg)
     except Exception as error:  # unpickling garbage can raise almost anything

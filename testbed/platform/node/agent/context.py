@@ -10,14 +10,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import pickle
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from typing import Any, Protocol, TypeVar
 
 from testbed.platform import codec
-from testbed.platform.contract import StateAccess
+from testbed.platform.contract import StateAccess, StateSettings
 from testbed.platform.node.agent.instance import Instance
-from testbed.platform.node.state import StateStore
-from testbed.workload.function_api import SELF
+from testbed.platform.node.state import StateKey, StateStore
+from testbed.platform.node.state.keys import SEPARATOR, check_part
+from testbed.workload.function_api import FUSED, SELF
 
 LOG = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -34,10 +35,18 @@ class Messenger(Protocol):
     def new_request_id(self, source: Instance) -> str: ...
 
     def send_cast(
-        self, source: Instance, output: str, msg: str, delay_s: float, request_id: str
+        self,
+        source: Instance,
+        output: str,
+        msg: str,
+        delay_s: float,
+        request_id: str,
+        keys: Mapping[str, str],
     ) -> None: ...
 
-    async def send_call(self, source: Instance, output: str, msg: str, request_id: str) -> Any: ...
+    async def send_call(
+        self, source: Instance, output: str, msg: str, request_id: str, keys: Mapping[str, str]
+    ) -> Any: ...
 
 
 def _wait(loop: asyncio.AbstractEventLoop, coroutine: Coroutine[Any, Any, T]) -> T:
@@ -45,31 +54,81 @@ def _wait(loop: asyncio.AbstractEventLoop, coroutine: Coroutine[Any, Any, T]) ->
 
 
 class InstanceState:
-    """`ctx.state`: values pickled into the node's Redis as the instance's settings say."""
+    """`ctx.state` of one invocation: values pickled into Redis as Databelt keeps them.
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, store: StateStore, instance: Instance):
+    `chain` is the invocation's workflow request, so requests never share a key. `keys`
+    holds the request's state keys by name: those the message brought and those this
+    invocation put; the messages it sends carry them on, and a read goes to the node its
+    key names.
+    """
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        store: StateStore,
+        settings: StateSettings,
+        chain: str,
+        keys: Mapping[str, str],
+    ):
         self._loop = loop
         self._store = store
-        settings = instance.spec.state
-        self._chain = settings.chain or instance.spec.workflow
+        self._chain = chain
         self._destination = settings.destination or store.local
         self._max_latency_ms = (
             float("inf") if settings.max_latency_ms is None else settings.max_latency_ms
         )
-        self._holder = settings.holder or self._destination
+        self.keys: dict[str, str] = dict(keys)
 
     @property
     def accesses(self) -> tuple[StateAccess, ...]:
         return tuple(self._store.records)
 
-    def get(self, key: str) -> Any:
-        data = _wait(self._loop, self._store.get(self._chain, key, self._holder))
+    def _key_of(self, name: str) -> StateKey | None:
+        """The key of state `name` (or `name` itself when it is a key); None if unknown."""
+        text = name if SEPARATOR in name else self.keys.get(name)
+        return None if text is None else StateKey.parse(text)
+
+    def get(self, name: str) -> Any:
+        """State `name` of this request (or the state a key names); None if there is none."""
+        key = self._key_of(name)
+        if key is None:
+            return None
+        field = None if not key.fused else name
+        data = _wait(self._loop, self._store.get(key, field))
         return None if data is None else pickle.loads(data)
 
-    def put(self, key: str, value: Any) -> None:
+    def put(self, name: str, value: Any) -> str:
+        """Store state `name` where the policy says; its key, which names the holder."""
+        check_part("name", name)
         data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-        put = self._store.put(self._chain, key, data, self._destination, self._max_latency_ms)
-        _wait(self._loop, put)
+        put = self._store.put(self._chain, name, data, self._destination, self._max_latency_ms)
+        key = _wait(self._loop, put)
+        self.keys[name] = key.text
+        return key.text
+
+    def put_fused(self, states: Mapping[str, Any]) -> str:
+        """Store `states` (name -> value) together in one hash on the node the policy
+        elects for their total size; the hash's key (every name maps to it)."""
+        for name in states:
+            check_part("name", name)
+        data = {
+            name: pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+            for name, value in states.items()
+        }
+        put = self._store.put_fused(self._chain, data, self._destination, self._max_latency_ms)
+        key = _wait(self._loop, put)
+        self.keys.update(dict.fromkeys(states, key.text))
+        self.keys[FUSED] = key.text
+        return key.text
+
+    def get_fused(self, key: str | None = None) -> dict[str, Any]:
+        """Every state of the request's fused hash (or of the hash `key` names) with one
+        round trip; {} if there is none."""
+        text = key or self.keys.get(FUSED)
+        if text is None:
+            return {}
+        fields = _wait(self._loop, self._store.get_fused(StateKey.parse(text)))
+        return {name: pickle.loads(data) for name, data in fields.items()}
 
 
 class AgentContext:
@@ -94,10 +153,12 @@ class AgentContext:
         self._state = state
         self._request_id = request_id
 
-    def _request_for(self, output: str) -> str:
+    def _request_for(self, output: str) -> tuple[str, dict[str, str]]:
+        """The request a message to `output` belongs to and the state keys it carries: the
+        current request's, or a new request's (which starts with none)."""
         if output == SELF or self._request_id is None:
-            return self._messenger.new_request_id(self._instance)
-        return self._request_id
+            return self._messenger.new_request_id(self._instance), {}
+        return self._request_id, dict(self._state.keys)
 
     @property
     def self_id(self) -> str:
@@ -115,8 +176,9 @@ class AgentContext:
         self.delayed_cast(0.0, output, msg)
 
     def call(self, output: str, msg: Any) -> Any:
-        request_id = self._request_for(output)
-        call = self._messenger.send_call(self._instance, output, codec.encode(msg), request_id)
+        request_id, keys = self._request_for(output)
+        text = codec.encode(msg)
+        call = self._messenger.send_call(self._instance, output, text, request_id, keys)
         return _wait(self._messenger.loop, call)
 
     def delayed_cast(self, delay_ms: float, output: str, msg: Any) -> None:
@@ -124,8 +186,9 @@ class AgentContext:
         text = codec.encode(msg)
         loop = self._messenger.loop
         send = self._messenger.send_cast
-        request_id = self._request_for(output)
-        loop.call_soon_threadsafe(send, self._instance, output, text, delay_ms / 1000, request_id)
+        request_id, keys = self._request_for(output)
+        delay_s = delay_ms / 1000
+        loop.call_soon_threadsafe(send, self._instance, output, text, delay_s, request_id, keys)
 
     def sync(self, state: Any) -> None:
         self._instance.saved_state = pickle.loads(pickle.dumps(state))

@@ -15,7 +15,7 @@ import asyncio
 import itertools
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,12 +60,15 @@ class Courier:
     async def close(self) -> None:
         await self._session.close()
 
-    def stamp(self, src: str, msg: str, request_id: str) -> dict[str, Any]:
-        """The body of a call or cast: its id, request, origin and send time."""
+    def stamp(
+        self, src: str, msg: str, request_id: str, keys: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
+        """The body of a call or cast: its id, request, origin, send time and the request's
+        state keys."""
         return {
             "mid": f"{self.node}.{self._boot}.{next(self._numbers)}",
             "src": src, "msg": msg, "rid": request_id, "src_node": self.node,
-            "sent_s": time.time(),
+            "sent_s": time.time(), "keys": dict(keys or {}),
         }  # fmt: skip
 
     async def cast(self, url: str, body: dict[str, Any]) -> str | None:

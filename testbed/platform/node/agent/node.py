@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 from collections import deque
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -246,7 +247,9 @@ class Agent:
         start_s = time.time()
         instance.runtime.observe_arrival(start_s)
         decision = instance.runtime.decide(start_s)
-        state = InstanceState(self.loop, self.state.store(), instance)
+        chain = delivery.request_id or self.new_request_id(instance)
+        store = self.state.store(instance.spec.state.size_in_bits)
+        state = InstanceState(self.loop, store, instance.spec.state, chain, delivery.state_keys)
         context = AgentContext(self, instance, decision.mode.value, state, delivery.request_id)
         result, error = None, None
         started = time.perf_counter()
@@ -286,28 +289,39 @@ class Agent:
         return f"{source.id}.{self._requests_started}"
 
     def send_cast(
-        self, source: Instance, output: str, msg: str, delay_s: float, request_id: str
+        self,
+        source: Instance,
+        output: str,
+        msg: str,
+        delay_s: float,
+        request_id: str,
+        keys: Mapping[str, str],
     ) -> None:
         """Deliver a cast after `delay_s`: to the instance itself, or over HTTP."""
         if output == SELF:
-            source.schedule(delay_s, lambda: self._deliver_self(source, msg, request_id))
+            source.schedule(delay_s, lambda: self._deliver_self(source, msg, request_id, keys))
             return
         url = source.spec.outputs.get(output)
         if url is None:
             LOG.info("%s: no target on output %r, cast dropped", source.id, output)
             return
-        source.schedule(delay_s, lambda: self._spawn(self._post_cast(source, url, msg, request_id)))
+        post = self._post_cast
+        source.schedule(delay_s, lambda: self._spawn(post(source, url, msg, request_id, keys)))
 
-    def _deliver_self(self, source: Instance, msg: str, request_id: str) -> None:
+    def _deliver_self(
+        self, source: Instance, msg: str, request_id: str, keys: Mapping[str, str]
+    ) -> None:
         if self.instances.get(source.id) is source:
             now = time.time()
-            delivery = Delivery(request_id, source.id, self.node, now, now, len(msg))
+            delivery = Delivery(request_id, source.id, self.node, now, now, len(msg), keys)
             self._spawn(self._background_cast(source, delivery, codec.decode(msg)))
 
-    async def _post_cast(self, source: Instance, url: str, msg: str, request_id: str) -> None:
+    async def _post_cast(
+        self, source: Instance, url: str, msg: str, request_id: str, keys: Mapping[str, str]
+    ) -> None:
         """Send a cast; a failed delivery (target gone, unreachable, refusing) is recorded
         as an error of the sender, so a dead node shows up in the invocation records."""
-        body = self.courier.stamp(source.id, msg, request_id)
+        body = self.courier.stamp(source.id, msg, request_id, keys)
         error = await self.courier.cast(f"{url}/cast", body)
         if error is not None:
             LOG.warning("cast %s -> %s failed: %s", source.id, url, error)
@@ -338,12 +352,14 @@ class Agent:
         )  # fmt: skip
         self._keep(record)
 
-    async def send_call(self, source: Instance, output: str, msg: str, request_id: str) -> Any:
+    async def send_call(
+        self, source: Instance, output: str, msg: str, request_id: str, keys: Mapping[str, str]
+    ) -> Any:
         """Call the target of `output` and decode its reply (None when unmapped)."""
         url = source.spec.outputs.get(output)
         if url is None:
             return None
-        body = self.courier.stamp(source.id, msg, request_id)
+        body = self.courier.stamp(source.id, msg, request_id, keys)
         try:
             status, answer = await self.courier.call(f"{url}/call", body)
         except (aiohttp.ClientError, asyncio.TimeoutError) as error:

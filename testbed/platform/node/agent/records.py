@@ -4,14 +4,16 @@ so a run can follow each request across the nodes (the record itself is the cont
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 
 @dataclass(frozen=True)
 class Delivery:
-    """How a message reached an instance: its request, its sender, when it left and arrived.
+    """How a message reached an instance: its request, its sender, when it left and arrived,
+    and the request's state keys it carried.
 
     Sender and receiver read the same host clock (containers share the kernel), so
     `received_s - sent_s` is the message's transfer time over the emulated network.
@@ -23,6 +25,7 @@ class Delivery:
     sent_s: float | None = None
     received_s: float | None = None
     payload_bytes: int = 0
+    state_keys: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def transfer_ms(self) -> float | None:

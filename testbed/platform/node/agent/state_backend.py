@@ -61,9 +61,9 @@ class StateBackend:
         self.addresses = addresses
         await self._clients.adopt(addresses)
 
-    def store(self) -> StateStore:
+    def store(self, size_in_bits: bool = False) -> StateStore:
         """A fresh store (empty records) over the current clients and graph."""
-        return StateStore(self.node, self._clients, self._policy, self._graph)
+        return StateStore(self.node, self._clients, self._policy, self._graph, size_in_bits)
 
     async def aclose(self) -> None:
         await self._clients.aclose()

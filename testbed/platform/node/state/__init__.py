@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from testbed.platform.node.state.clients import NodeClients
 from testbed.platform.node.state.graph import LatencyGraph, Link, PathCosts
+from testbed.platform.node.state.keys import StateKey
 from testbed.platform.node.state.policy import (
     Placement,
     Reason,
@@ -12,7 +13,7 @@ from testbed.platform.node.state.policy import (
     make_state_policy,
     migration_ms,
 )
-from testbed.platform.node.state.store import StateStore, fused_key, state_key
+from testbed.platform.node.state.store import StateStore
 
 __all__ = [
     "LatencyGraph",
@@ -21,11 +22,10 @@ __all__ = [
     "PathCosts",
     "Placement",
     "Reason",
+    "StateKey",
     "StatePolicy",
     "StateRequest",
     "StateStore",
-    "fused_key",
     "make_state_policy",
     "migration_ms",
-    "state_key",
 ]

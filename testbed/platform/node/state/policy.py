@@ -3,8 +3,13 @@
 Databelt searches the lowest-latency path from the node that produced the state to the
 node of the workflow's destination and, walking back from the destination, stores the
 state on the first node whose migration time fits the SLO latency Tmax; if none does, the
-state stays local. Baselines: stateless (always the destination), random (a node on the
-path, the local one included) and local (never moves).
+state stays local. Baselines as the paper's evaluation runs them: stateless (always the
+workflow's destination), random (any node, drawn uniformly with a seed; the original's
+deployed service draws from all its nodes) and local (never moves).
+
+The migration time is the paper's 2L + D / (1000 B) with D in bytes and B the mean
+bandwidth of the path in Mbit/s, as the paper writes it and the original computes it; D in
+bits (8 times longer, what the link really takes) is this project's option.
 """
 
 from __future__ import annotations
@@ -19,8 +24,8 @@ from testbed.platform.node.state.graph import LatencyGraph, PathCosts
 from testbed.plugins import STATE_POLICIES
 
 BITS_PER_BYTE = 8
-# 1 Mbit/s moves 1,000 bits per millisecond: the paper's factor 1000.
-BITS_PER_MS_PER_MBPS = 1000.0
+PAPER_BANDWIDTH_FACTOR = 1000.0
+"""The 1000 of the paper's D / (1000 B): 1 Mbit/s moves 1,000 bits per millisecond."""
 
 
 class Reason(str, enum.Enum):
@@ -37,12 +42,19 @@ class Reason(str, enum.Enum):
 
 @dataclass(frozen=True)
 class StateRequest:
-    """One state to place: produced on `local`, needed on the way to `destination`."""
+    """One state to place: produced on `local`, needed on the way to `destination`;
+    `size_in_bits` counts its size in bits in the migration time (else bytes, the paper's)."""
 
     local: str
     destination: str
     size_bytes: int
     max_latency_ms: float
+    size_in_bits: bool = False
+
+    @property
+    def size_term(self) -> float:
+        """D of the migration time."""
+        return self.size_bytes * (BITS_PER_BYTE if self.size_in_bits else 1)
 
     def __post_init__(self) -> None:
         if self.size_bytes < 0 or self.max_latency_ms < 0:
@@ -70,18 +82,18 @@ class StatePolicy(Protocol):
     def place(self, graph: LatencyGraph, request: StateRequest) -> Placement: ...
 
 
-def migration_ms(latency_ms: np.ndarray, bandwidth_mbps: np.ndarray, size_bytes: int) -> np.ndarray:
+def migration_ms(latency_ms: np.ndarray, bandwidth_mbps: np.ndarray, size: float) -> np.ndarray:
     """Databelt's T_mig = 2L + D / (1000 B), in ms.
 
-    L is the one-way path latency in ms and B the mean link bandwidth in Mbit/s, so D is
-    the size in bits (1 Mbit/s = 1,000 bit/ms); the same formula holds for bytes over MB/s.
+    L is the one-way path latency in ms and B the mean link bandwidth in Mbit/s; with D in
+    bits the second term is the time on the wire, with D in bytes (the paper's) an eighth.
     """
-    return 2.0 * latency_ms + size_bytes * BITS_PER_BYTE / (BITS_PER_MS_PER_MBPS * bandwidth_mbps)
+    return 2.0 * latency_ms + size / (PAPER_BANDWIDTH_FACTOR * bandwidth_mbps)
 
 
-def _times_along(costs: PathCosts, size_bytes: int) -> np.ndarray:
+def _times_along(costs: PathCosts, request: StateRequest) -> np.ndarray:
     """Migration time to every node of the path; 0 for the local node itself."""
-    times = migration_ms(costs.latency_ms, costs.bandwidth_mbps, size_bytes)
+    times = migration_ms(costs.latency_ms, costs.bandwidth_mbps, request.size_term)
     times[0] = 0.0
     return times
 
@@ -112,7 +124,7 @@ class DatabeltPolicy(_Seeded):
         costs = graph.path_costs(request.local, request.destination)
         if costs is None:
             return _keep_local(request, Reason.UNREACHABLE)
-        times = _times_along(costs, request.size_bytes)
+        times = _times_along(costs, request)
         path = _names(graph, costs)
         fitting = np.flatnonzero(times[1:] <= request.max_latency_ms)
         if fitting.size == 0:
@@ -122,7 +134,7 @@ class DatabeltPolicy(_Seeded):
 
 
 class StatelessPolicy(_Seeded):
-    """Always the destination (the state goes where the next function runs)."""
+    """Always the workflow's destination (the cloud in the paper)."""
 
     name = "stateless"
 
@@ -130,12 +142,12 @@ class StatelessPolicy(_Seeded):
         costs = graph.path_costs(request.local, request.destination)
         if costs is None:
             return Placement(request.destination, Reason.STATELESS, float("inf"), (request.local,))
-        time_ms = float(_times_along(costs, request.size_bytes)[-1])
+        time_ms = float(_times_along(costs, request)[-1])
         return Placement(request.destination, Reason.STATELESS, time_ms, _names(graph, costs))
 
 
 class RandomPolicy(_Seeded):
-    """A uniformly drawn node of the path, the local node included (seeded)."""
+    """Any node of the graph, the local one included, drawn uniformly (seeded)."""
 
     name = "random"
 
@@ -144,13 +156,14 @@ class RandomPolicy(_Seeded):
         self._rng = np.random.default_rng(seed)
 
     def place(self, graph: LatencyGraph, request: StateRequest) -> Placement:
-        costs = graph.path_costs(request.local, request.destination)
+        chosen = graph.names[int(self._rng.integers(len(graph.names)))]
+        if chosen == request.local:
+            return _keep_local(request, Reason.RANDOM)
+        costs = graph.path_costs(request.local, chosen)
         if costs is None:
-            return _keep_local(request, Reason.UNREACHABLE)
-        chosen = int(self._rng.integers(len(costs.nodes)))
-        time_ms = float(_times_along(costs, request.size_bytes)[chosen])
-        path = _names(graph, costs)
-        return Placement(path[chosen], Reason.RANDOM, time_ms, path)
+            return Placement(chosen, Reason.RANDOM, float("inf"), (request.local,))
+        time_ms = float(_times_along(costs, request)[-1])
+        return Placement(chosen, Reason.RANDOM, time_ms, _names(graph, costs))
 
 
 class LocalPolicy(_Seeded):

@@ -1,8 +1,11 @@
-"""The state middleware: put where the policy says, get locally first, fuse a chain's states.
+"""The state middleware: put where the policy says, read from the node the key names, fuse a
+chain's states into one hash.
 
-Keys follow Databelt: `chain:node:task` for one state, where `node` is the node that holds
-it, and `chain:node` for a fused chain (one Redis hash, field = task), written with one
-HSET and read with one HGETALL. Every Redis access leaves a `StateAccess` record.
+Keys follow Databelt (`keys.StateKey`): `chain:holder:name` for one state, `chain:holder`
+for a fused chain (one Redis hash, field = name), written with one HSET and read with one
+HGETALL. A read goes straight to the holder the key names: local when it is this node,
+else one round trip to that node's Redis. Every Redis access leaves a `StateAccess` record
+with its locality, bytes, time and hops.
 """
 
 from __future__ import annotations
@@ -14,110 +17,119 @@ from typing import Literal
 from testbed.platform.contract import StateAccess
 from testbed.platform.node.state.clients import NodeClients
 from testbed.platform.node.state.graph import LatencyGraph
+from testbed.platform.node.state.keys import StateKey
 from testbed.platform.node.state.policy import Placement, StatePolicy, StateRequest
-
-
-def state_key(chain_id: str, node: str, task: str) -> str:
-    """Key of one task's state held on `node`."""
-    return f"{chain_id}:{node}:{task}"
-
-
-def fused_key(chain_id: str, node: str) -> str:
-    """Key of the hash that holds a fused chain's states on `node`."""
-    return f"{chain_id}:{node}"
 
 
 class StateStore:
     """A node's view of the states: its own Redis plus the other nodes' over the network.
 
     `graph` is the latency graph the policy searches; replace it when the topology changes.
+    `size_in_bits` puts the state's size in bits into the migration time (this project's
+    option; the paper and the original divide bytes by the bandwidth).
     """
 
     def __init__(
-        self, local: str, clients: NodeClients, policy: StatePolicy, graph: LatencyGraph
+        self,
+        local: str,
+        clients: NodeClients,
+        policy: StatePolicy,
+        graph: LatencyGraph,
+        size_in_bits: bool = False,
     ) -> None:
         self.local = local
         self.clients = clients
         self.policy = policy
         self.graph = graph
+        self.size_in_bits = size_in_bits
         self.records: list[StateAccess] = []
 
     async def put(
-        self, chain_id: str, task: str, data: bytes, destination: str, max_latency_ms: float
-    ) -> Placement:
-        """Store one state on the node the policy chooses; that node is in the key."""
+        self, chain: str, name: str, data: bytes, destination: str, max_latency_ms: float
+    ) -> StateKey:
+        """Store one state on the node the policy chooses; the key names that node."""
         placement, decision_ms = self._place(destination, len(data), max_latency_ms)
-        key = state_key(chain_id, placement.node, task)
+        key = StateKey(chain, placement.node, name)
         started = time.perf_counter()
-        await self.clients[placement.node].set(key, data)
-        self._record(key, placement.node, "put", len(data), started, None, decision_ms)
-        return placement
+        await self.clients[key.holder].set(key.text, data)
+        self._record(key, "put", len(data), started, None, decision_ms)
+        return key
 
-    async def get(self, chain_id: str, task: str, holder: str) -> bytes | None:
-        """One state: from the local Redis, else from `holder`'s; None if neither has it."""
-        for node in self._lookup_order(holder):
-            key = state_key(chain_id, node, task)
-            started = time.perf_counter()
-            data = await self.clients[node].get(key)
-            self._record(key, node, "get", len(data or b""), started, data is not None)
-            if data is not None:
-                return data
-        return None
+    async def get(self, key: StateKey, name: str | None = None) -> bytes | None:
+        """One state from the holder `key` names (None if it has none): the state itself,
+        or field `name` of a fused chain's hash."""
+        started = time.perf_counter()
+        client = self.clients[key.holder]
+        if key.fused:
+            if name is None:
+                raise ValueError(f"{key.text} is a fused chain: name the state to read")
+            data = await client.hget(key.text, name)
+        else:
+            data = await client.get(key.text)
+        self._record(key, "get", len(data or b""), started, data is not None)
+        return data
 
     async def put_fused(
         self,
-        chain_id: str,
+        chain: str,
         states: Mapping[str, bytes],
         destination: str,
         max_latency_ms: float,
-    ) -> Placement:
-        """Store a chain's states (task -> bytes) together in one hash with one HSET."""
+    ) -> StateKey:
+        """Store a chain's states (name -> bytes) together in one hash with one HSET."""
         size_bytes = sum(len(data) for data in states.values())
         placement, decision_ms = self._place(destination, size_bytes, max_latency_ms)
-        key = fused_key(chain_id, placement.node)
+        key = StateKey(chain, placement.node)
         started = time.perf_counter()
-        await self.clients[placement.node].hset(key, mapping=dict(states))
-        self._record(key, placement.node, "put", size_bytes, started, None, decision_ms)
-        return placement
+        await self.clients[key.holder].hset(key.text, mapping=dict(states))
+        self._record(key, "put", size_bytes, started, None, decision_ms)
+        return key
 
-    async def get_fused(self, chain_id: str, holder: str) -> dict[str, bytes]:
-        """A fused chain's states with one HGETALL, locally first; {} if neither has them."""
-        for node in self._lookup_order(holder):
-            key = fused_key(chain_id, node)
-            started = time.perf_counter()
-            fields = await self.clients[node].hgetall(key)
-            size_bytes = sum(len(data) for data in fields.values())
-            self._record(key, node, "get", size_bytes, started, bool(fields))
-            if fields:
-                return {task.decode(): data for task, data in fields.items()}
-        return {}
+    async def get_fused(self, key: StateKey) -> dict[str, bytes]:
+        """A fused chain's states with one HGETALL from the holder `key` names ({} if none)."""
+        if not key.fused:
+            raise ValueError(f"{key.text} names one state, not a fused chain")
+        started = time.perf_counter()
+        fields = await self.clients[key.holder].hgetall(key.text)
+        size_bytes = sum(len(data) for data in fields.values())
+        self._record(key, "get", size_bytes, started, bool(fields))
+        return {name.decode(): data for name, data in fields.items()}
 
     def _place(
         self, destination: str, size_bytes: int, max_latency_ms: float
     ) -> tuple[Placement, float]:
         """The policy's placement and how long it took to decide (ms)."""
-        request = StateRequest(self.local, destination, size_bytes, max_latency_ms)
+        request = StateRequest(
+            self.local, destination, size_bytes, max_latency_ms, self.size_in_bits
+        )
         started = time.perf_counter()
         placement = self.policy.place(self.graph, request)
         return placement, (time.perf_counter() - started) * 1e3
 
-    def _lookup_order(self, holder: str) -> tuple[str, ...]:
-        return (self.local,) if holder == self.local else (self.local, holder)
+    def _hops(self, node: str) -> int | None:
+        """Links crossed from this node to `node` on the latency graph (None: no path)."""
+        if node == self.local:
+            return 0
+        try:
+            costs = self.graph.path_costs(self.local, node)
+        except KeyError:
+            return None
+        return None if costs is None else len(costs.nodes) - 1
 
     def _record(
         self,
-        key: str,
-        node: str,
+        key: StateKey,
         operation: Literal["put", "get"],
         size_bytes: int,
         started: float,
         hit: bool | None,
         decision_ms: float | None = None,
     ) -> None:
-        locality: Literal["local", "remote"] = "local" if node == self.local else "remote"
         seconds = time.perf_counter() - started
+        locality: Literal["local", "remote"] = "local" if key.holder == self.local else "remote"
         access = StateAccess(
-            key=key, node=node, locality=locality, operation=operation,
+            key=key.text, node=key.holder, locality=locality, operation=operation,
             size_bytes=size_bytes, seconds=seconds, hit=hit, decision_ms=decision_ms,
+            hops=self._hops(key.holder),
         )  # fmt: skip
         self.records.append(access)
