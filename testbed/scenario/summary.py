@@ -121,7 +121,8 @@ def summary_table(
         ),
         (
             "platform",
-            f"scheduler {scenario.platform.scheduler}, state {scenario.platform.state}, "
+            f"scheduler {scenario.platform.scheduler}, state {scenario.platform.state} "
+            f"({scenario.platform.propagation.label}), "
             f"runtime {scenario.platform.runtime}; placement at {scenario.platform.placement}"
             + ("; re-placement on" if scenario.platform.replacement else ""),
         ),

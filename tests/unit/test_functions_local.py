@@ -114,3 +114,27 @@ def test_gaia_inference_is_deterministic_and_shaped() -> None:
     np.testing.assert_allclose(first.sum(axis=1), 1, rtol=1e-5)
     np.testing.assert_array_equal(first, second)
     assert len(set(first.argmax(axis=1))) > 1  # not a constant answer
+
+
+def test_databelt_workflow_carries_each_requests_state_to_the_alarm() -> None:
+    runtime = _runtime("databelt/workflow.yaml")
+    runtime.cast("preprocess", {"id": 3, "size": 1000}, source="edge-ingress")
+    runtime.run()
+    assert runtime.state.get("detected-2") == bytes([3]) * 1000
+    assert [m for _, who, m in runtime.logs if who == "alarm"] == ["request 3: 1000 bytes arrived"]
+
+
+def test_databelt_workflow_fused_bundles_every_stages_state(tmp_path: Path) -> None:
+    text = (FUNCTIONS / "databelt/workflow.yaml").read_text()
+    text = text.replace("code: stage.py", f"code: {FUNCTIONS / 'databelt/stage.py'}")
+    text = text.replace("init: {", 'init: {fused: "true", ')
+    fused = tmp_path / "fused.yaml"
+    fused.write_text(text)
+    runtime = LocalRuntime(load_workflow(fused))
+    runtime.start()
+    runtime.cast("preprocess", {"id": 4, "size": 10}, source="edge-ingress")
+    runtime.run()
+    bundle = runtime.state.get_fused()
+    assert sorted(bundle) == ["detected-1", "detected-2", "input", "preprocessed"]
+    assert set(bundle.values()) == {bytes([4]) * 10}
+    assert [m for _, who, m in runtime.logs if who == "alarm"] == ["request 4: 40 bytes arrived"]
