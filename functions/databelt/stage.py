@@ -1,12 +1,13 @@
 """One stage of Databelt's evaluation workflow (preprocess -> detect -> detect -> alarm).
 
-As the original's functions, a stage reads its predecessor's state from the node the key
-names, then stores it again where the state policy elects, and passes the request on; the
-work itself is nil (the original's hashing is commented out), so the workflow's latency is
-its state accesses and messages. `reads`/`writes` name the states (`writes` empty: the
-last stage). The first stage makes the request's state: `size` bytes (the request's own
-`size` wins). With `fused: true` each stage reads the request's fused states with one
-HGETALL and stores them, its own added, with one HSET (Databelt's bundled functions).
+As the original's functions, a stage reads the request's states from the nodes their keys
+name, stores them again where the state policy elects, and passes the request on; the work
+itself is nil (the original's hashing is commented out), so the workflow's latency is its
+state accesses and messages. `role`: `first` makes the request's `states` states of `size`
+bytes (the request's own `size` wins) and names them in its message, `last` only reads
+them. A bundle of several states
+is read and stored one state at a time, or with `fused: true` as Databelt's bundled
+functions do: one HGETALL and one HSET for all of them.
 """
 
 from __future__ import annotations
@@ -18,35 +19,43 @@ settings: dict[str, Any] = {}
 
 def handle_init(ctx: Any, payload: dict[str, str], saved_state: Any) -> None:
     settings.update(
-        reads=payload.get("reads", ""),
-        writes=payload.get("writes", ""),
+        role=payload.get("role", "middle"),
+        states=int(payload.get("states", "1")),
         size=int(payload.get("size", "2000000")),
         fused=payload.get("fused", "false") == "true",
     )
 
 
-def _input(ctx: Any, msg: dict[str, Any]) -> dict[str, bytes]:
-    """The states this stage starts from (name -> bytes); a missing one fails the request."""
-    if not settings["reads"]:
-        size = int(msg.get("size", settings["size"]))
-        return {"input": bytes([msg["id"] % 256]) * size}
+def _read(ctx: Any, request: int, names: list[str]) -> dict[str, bytes]:
+    """The request's states (name -> bytes); a missing one fails the request."""
     if settings["fused"]:
         found = ctx.state.get_fused()
     else:
-        found = {settings["reads"]: ctx.state.get(settings["reads"])}
-    if found.get(settings["reads"]) is None:
-        raise ValueError(f"request {msg['id']}: state {settings['reads']} not found")
+        found = {name: ctx.state.get(name) for name in names}
+    missing = [name for name in names if found.get(name) is None]
+    if missing:
+        raise ValueError(f"request {request}: states {', '.join(missing)} not found")
     return found
 
 
-def handle_cast(ctx: Any, src: str, msg: Any) -> None:
-    states = _input(ctx, msg)
-    if not settings["writes"]:
-        ctx.log(f"request {msg['id']}: {sum(map(len, states.values()))} bytes arrived")
-        return
-    data = next(reversed(states.values()))
+def _write(ctx: Any, states: dict[str, bytes]) -> None:
     if settings["fused"]:
-        ctx.state.put_fused({**states, settings["writes"]: data})
+        ctx.state.put_fused(states)
+        return
+    for name, data in states.items():
+        ctx.state.put(name, data)
+
+
+def handle_cast(ctx: Any, src: str, msg: Any) -> None:
+    request = msg["id"]
+    if settings["role"] == "first":
+        size = int(msg.get("size", settings["size"]))
+        names = [f"s{k}" for k in range(1, settings["states"] + 1)]
+        states = dict.fromkeys(names, bytes([request % 256]) * size)
     else:
-        ctx.state.put(settings["writes"], data)
-    ctx.cast("out", {"id": msg["id"]})
+        states = _read(ctx, request, msg["states"])
+    if settings["role"] == "last":
+        ctx.log(f"request {request}: {sum(map(len, states.values()))} bytes arrived")
+        return
+    _write(ctx, states)
+    ctx.cast("out", {"id": request, "states": list(states)})
