@@ -88,7 +88,7 @@ class Constellation:
 
     @classmethod
     def from_scenario(cls, scenario: Scenario) -> Constellation:
-        return cls(scenario.constellation, scenario.time.epoch)
+        return cls(scenario.orbits, scenario.time.epoch)
 
     def __len__(self) -> int:
         return len(self.ids)

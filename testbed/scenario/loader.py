@@ -74,10 +74,11 @@ def scenario_from_data(data: Any, base_dir: Path, label: str) -> Scenario:
             problems.append(f"ground_station_files[{index}]: {error}")
     scenario = scenario.model_copy(update={"ground_stations": stations})
     try:
-        ids_by_shell = satellite_ids_by_shell(scenario.constellation)
+        ids_by_shell = satellite_ids_by_shell(scenario.orbits)
     except (ValueError, OSError) as error:
         raise UserError(f"{label}: constellation.tle.file: {error}") from None
-    if scenario.constellation.tle is not None and not ids_by_shell[scenario.constellation.tle.name]:
+    tle = scenario.orbits.tle
+    if tle is not None and not ids_by_shell[tle.name]:
         problems.append("constellation.tle.filter: selects no satellites")
     if not problems:
         problems = reference_problems(scenario, ids_by_shell)

@@ -173,6 +173,10 @@ class ConstellationSpec(Model):
         return [shell.name for shell in self.shells] + ([self.tle.name] if self.tle else [])
 
 
+NO_CONSTELLATION = ConstellationSpec.model_construct(shells=[], tle=None)
+"""What a scenario of fixed links alone orbits: nothing."""
+
+
 # -------------------------------------------------------------------------- links
 
 
@@ -219,6 +223,45 @@ class LinksSpec(Model):
     initial window (Linux's default: true). Off, the agents' long-lived connections keep
     their window between messages, so a state transfer takes the same time on a steady pair
     whatever the gap since the one before (on: 0.26-0.95 s for the same 500 kB put)."""
+
+
+class FixedLinkSpec(Model):
+    """A link between two named nodes with a given profile, beside or instead of the orbits
+    (Databelt's hand-shaped testbed: cloud-satellite 60 +- 30 ms at 90 Mbit/s).
+
+    `delay` is the one-way delay; with `jitter` it is drawn uniformly in delay +- jitter
+    (at least 0) every tick, from `seed` (as netem draws `delay 60ms 30ms`, but once per
+    tick for the whole link rather than per packet, so packets are never reordered). With
+    `b` a list and `rotate`, the link is a contact that moves from one node of the list to
+    the next every `rotate` (the ground contact going to the next satellite each minute).
+    """
+
+    a: Name
+    b: Name | list[Name]
+    delay_s: Seconds = Field(alias="delay", ge=0)
+    jitter_s: Seconds = Field(default=0.0, alias="jitter", ge=0)
+    bandwidth_mbps: PositiveFloat
+    loss: Probability = 0.0
+    rotate_s: Seconds | None = Field(default=None, alias="rotate", gt=0)
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _contact(self) -> FixedLinkSpec:
+        if isinstance(self.b, list):
+            if not self.b:
+                raise ValueError("b: an empty list; name at least one node")
+            if self.rotate_s is None and len(self.b) > 1:
+                raise ValueError("rotate: required when b lists several nodes (the contact moves)")
+        elif self.rotate_s is not None:
+            raise ValueError("rotate: only with b a list of nodes to rotate through")
+        ends = [self.a, *self.ends_b]
+        if len(set(ends)) != len(ends):
+            raise ValueError(f"a node appears twice among its ends: {', '.join(ends)}")
+        return self
+
+    @property
+    def ends_b(self) -> list[str]:
+        return self.b if isinstance(self.b, list) else [self.b]
 
 
 # ---------------------------------------------------------------- ground stations
@@ -518,8 +561,9 @@ class Scenario(Model):
     name: Name
     description: str = ""
     time: TimeSpec
-    constellation: ConstellationSpec
+    constellation: ConstellationSpec | None = None
     links: LinksSpec = LinksSpec()
+    fixed_links: list[FixedLinkSpec] = []
     ground_stations: list[GroundStation] = []
     ground_station_files: list[GroundStationFile] = []
     nodes: list[NodeSpec] = Field(min_length=1)
@@ -527,6 +571,17 @@ class Scenario(Model):
     workload: WorkloadSpec | None = None
 
     _source: Path | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _some_links(self) -> Scenario:
+        if self.constellation is None and not self.fixed_links:
+            raise ValueError("needs a constellation, fixed_links or both")
+        return self
+
+    @property
+    def orbits(self) -> ConstellationSpec:
+        """The constellation; without one (a topology of fixed links alone), no satellites."""
+        return self.constellation or NO_CONSTELLATION
 
     @property
     def source(self) -> Path | None:

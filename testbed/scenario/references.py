@@ -3,14 +3,30 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection, Sequence
 
-from testbed.scenario.model import NodeKind, NodeSpec, Scenario
+from testbed.scenario.model import FixedLinkSpec, NodeKind, NodeSpec, Scenario
+from testbed.scenario.naming import satellite_node_name
+
+
+def standalone(node: NodeSpec, fixed_ends: set[str]) -> bool:
+    """A node with no place in the orbits or on the ground: reached over fixed links only."""
+    placed = node.site is not None or node.select is not None or node.area is not None
+    return not placed and node.name is not None and node.name in fixed_ends
 
 
 def _node_problems(
-    index: int, node: NodeSpec, stations: set[str], ids_by_shell: dict[str, list[str]]
+    index: int,
+    node: NodeSpec,
+    stations: set[str],
+    ids_by_shell: dict[str, list[str]],
+    fixed_ends: set[str],
 ) -> list[str]:
     where = f"nodes[{index}]"
+    if standalone(node, fixed_ends):
+        if node.link is not None:
+            return [f"{where}.link: not for a node reached over fixed links only (no site)"]
+        return []
     if node.kind is not NodeKind.satellite:
         problems = []
         if node.select is not None:
@@ -22,7 +38,10 @@ def _node_problems(
                 problems.append(f"{where}.site: not with area (each node gets a site of its own)")
             return problems
         if node.site is None:
-            problems.append(f"{where}.site: required for kind {node.kind.value}")
+            problems.append(
+                f"{where}.site: required for kind {node.kind.value} "
+                "(or name the node in fixed_links to reach it over those alone)"
+            )
         elif node.site not in stations:
             problems.append(f"{where}.site: unknown ground station {node.site!r}")
         return problems
@@ -33,7 +52,11 @@ def _node_problems(
     ]
     select = node.select
     if select is None:
-        return [*problems, f"{where}.select: required for a satellite node"]
+        return [
+            *problems,
+            f"{where}.select: required for a satellite node "
+            "(or name the node in fixed_links to reach it over those alone)",
+        ]
     if node.on_demand and select.bbox is not None:
         problems.append(
             f"{where}.on_demand: not with select.bbox (a node on demand starts when chosen, "
@@ -67,12 +90,33 @@ def reference_problems(scenario: Scenario, ids_by_shell: dict[str, list[str]]) -
         for name, count in Counter(station_names).items()
         if count > 1
     ]
+    fixed_ends = {end for link in scenario.fixed_links for end in (link.a, *link.ends_b)}
     for index, node in enumerate(scenario.nodes):
-        problems += _node_problems(index, node, set(station_names), ids_by_shell)
+        problems += _node_problems(index, node, set(station_names), ids_by_shell, fixed_ends)
     node_names = [node.name for node in scenario.nodes if node.name is not None]
+    # Any satellite may be an end here; whether a selection takes it is checked once the
+    # nodes are resolved (`TopologyEngine`).
+    satellites = {satellite_node_name(sat_id) for ids in ids_by_shell.values() for sat_id in ids}
+    problems += fixed_link_problems(scenario.fixed_links, {*node_names, *satellites})
     problems += [
         f"nodes: repeated name {name!r}" for name, count in Counter(node_names).items() if count > 1
     ]
+    return problems
+
+
+def fixed_link_problems(links: Sequence[FixedLinkSpec], known: Collection[str]) -> list[str]:
+    """`fixed_links[k].a/b: ...` for every end that is not among the `known` node names."""
+    problems = []
+    for index, link in enumerate(links):
+        ends = [("a", link.a)] + [
+            (f"b[{k}]" if isinstance(link.b, list) else "b", name)
+            for k, name in enumerate(link.ends_b)
+        ]
+        problems += [
+            f"fixed_links[{index}].{field}: no node called {name!r}"
+            for field, name in ends
+            if name not in known
+        ]
     return problems
 
 

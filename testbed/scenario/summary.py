@@ -42,9 +42,28 @@ def _selected_count(node: NodeSpec, satellites_by_shell: dict[str, int]) -> int:
     return sum(satellites_by_shell[shell] for shell in shells)
 
 
+def _links_text(scenario: Scenario) -> str:
+    """The orbital link rules (when there are orbits) and the fixed links."""
+    links, parts = scenario.links, []
+    if scenario.constellation is not None:
+        parts.append(
+            f"ISL {links.isl.pattern} {links.isl.bandwidth_mbps:g} Mbit/s; "
+            f"ground >= {links.ground.min_elevation_deg:g} deg ({links.ground.mode}) "
+            f"{links.ground.bandwidth_mbps:g} Mbit/s; terrestrial "
+            f"{links.terrestrial.latency_ms:g} ms {links.terrestrial.bandwidth_mbps:g} Mbit/s"
+        )
+    if scenario.fixed_links:
+        contacts = sum(1 for link in scenario.fixed_links if link.rotate_s is not None)
+        parts.append(
+            f"{len(scenario.fixed_links)} fixed links"
+            + (f" ({contacts} rotating contacts)" if contacts else "")
+        )
+    return "; ".join(parts)
+
+
 def count_scenario(scenario: Scenario) -> ScenarioCounts:
     satellites_by_shell = {
-        shell: len(ids) for shell, ids in satellite_ids_by_shell(scenario.constellation).items()
+        shell: len(ids) for shell, ids in satellite_ids_by_shell(scenario.orbits).items()
     }
     emulated_by_kind = {kind.value: 0 for kind in NodeKind}
     for node in scenario.nodes:
@@ -76,7 +95,6 @@ def summary_table(
     scenario alone gives; `on_demand` (by kind) are the candidates without a container."""
     counts = count_scenario(scenario)
     time = scenario.time
-    links = scenario.links
     table = Table(title=f"{scenario.name}  ({scenario.source})", show_header=False, box=None)
     table.add_column(style="bold cyan", no_wrap=True)
     table.add_column()
@@ -92,7 +110,7 @@ def summary_table(
         bound = " (bounding boxes counted as whole shells)" if counts.bbox_selections else ""
         nodes = ("emulated nodes", f"{counts.emulated}: {emulated}{bound}")
     rows = [
-        ("satellites", f"{counts.satellites} ({shells})"),
+        ("satellites", f"{counts.satellites} ({shells})" if shells else "none (no constellation)"),
         ("ground stations", str(counts.ground_stations)),
         nodes,
         *(
@@ -112,13 +130,7 @@ def summary_table(
             f"{time.epoch.isoformat()} for {_duration_text(time.duration_s)}, "
             f"tick {_duration_text(time.tick_s)} = {counts.ticks} ticks, speed {time.speed:g}x",
         ),
-        (
-            "links",
-            f"ISL {links.isl.pattern} {links.isl.bandwidth_mbps:g} Mbit/s; "
-            f"ground >= {links.ground.min_elevation_deg:g} deg ({links.ground.mode}) "
-            f"{links.ground.bandwidth_mbps:g} Mbit/s; terrestrial "
-            f"{links.terrestrial.latency_ms:g} ms {links.terrestrial.bandwidth_mbps:g} Mbit/s",
-        ),
+        ("links", _links_text(scenario)),
         (
             "platform",
             f"scheduler {scenario.platform.scheduler}, state {scenario.platform.state} "

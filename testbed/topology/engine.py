@@ -9,6 +9,8 @@ the current tick or a prediction. One tick is
 
 Ground stations are graph vertices, so paths may relay through a station (down to it
 and up again) when that is shorter; cloud/edge/ground nodes hang off their station.
+Fixed-profile links (`fixed.py`) join named nodes beside the orbits; a node reached over
+them alone has a vertex of its own with no orbital link.
 """
 
 from __future__ import annotations
@@ -21,11 +23,14 @@ from functools import partial
 import numpy as np
 from scipy.sparse.csgraph import dijkstra
 
+from testbed.errors import UserError
 from testbed.orbit.constellation import Constellation, SatellitePositions
 from testbed.orbit.frames import ecef_to_lat_lon_deg
 from testbed.orbit.timebase import as_utc, tick_instants
 from testbed.scenario.model import Scenario
 from testbed.scenario.naming import satellite_node_name
+from testbed.scenario.references import fixed_link_problems
+from testbed.topology.fixed import FixedLinks, with_fixed_links
 from testbed.topology.graph import LinkGraph, decode_path_weights
 from testbed.topology.isl import plus_grid_pairs
 from testbed.topology.links import GroundSites, LinkBuilder, LinkSet
@@ -65,8 +70,14 @@ class TopologyEngine:
         )
         self.nodes: list[EmulatedNode] = resolve_nodes(scenario, self.constellation, self.sites)
         self._node_index = {node.name: index for index, node in enumerate(self.nodes)}
+        problems = fixed_link_problems(scenario.fixed_links, self.node_names)
+        if problems:
+            label = str(scenario.source or scenario.name)
+            raise UserError([f"{label}: {problem}" for problem in problems])
+        self.fixed = FixedLinks(scenario.fixed_links, self._node_index, scenario.time)
         self._vertex_names = [satellite_node_name(sat_id) for sat_id in self.constellation.ids]
         self._vertex_names += [STATION_VERTEX_PREFIX + name for name in self.sites.names]
+        self._vertex_names += [node.name for node in self.nodes if node.standalone]
         for node in self.nodes:
             if node.satellite_id is not None:
                 self._vertex_names[node.vertex] = node.name
@@ -83,7 +94,7 @@ class TopologyEngine:
 
     @property
     def vertices(self) -> int:
-        return len(self.constellation) + len(self.sites)
+        return len(self._vertex_names)
 
     def tick_times(self) -> list[datetime]:
         return tick_instants(self.scenario.time)
@@ -99,7 +110,18 @@ class TopologyEngine:
         return Snapshot(positions.time, positions, links, graph, self._active(positions))
 
     def path_matrix(self, snapshot: Snapshot, names: Sequence[str] | None = None) -> PathMatrix:
-        """Best paths between the emulated nodes `names` (default: all) in a snapshot."""
+        """Best paths between the emulated nodes `names` (default: all) in a snapshot.
+
+        With fixed links, every node's paths are searched (a route may relay through any
+        node) and the rows of `names` kept."""
+        if self.fixed:
+            every = with_fixed_links(
+                self._orbital_paths(snapshot, None), snapshot.active, self.fixed.at(snapshot.time)
+            )
+            return every if names is None else every.subset(names)
+        return self._orbital_paths(snapshot, names)
+
+    def _orbital_paths(self, snapshot: Snapshot, names: Sequence[str] | None) -> PathMatrix:
         chosen = [self.node_index(name) for name in names] if names is not None else None
         nodes = self.nodes if chosen is None else [self.nodes[k] for k in chosen]
         active = snapshot.active if chosen is None else snapshot.active[chosen]
@@ -130,8 +152,11 @@ class TopologyEngine:
     def latencies_from(self, snapshot: Snapshot, source: str) -> np.ndarray:
         """One-way delay (ms) from node `source` to every node in engine order, NaN where
         no path: `source`'s row of `path_matrix(snapshot)`, from one shortest-path search,
-        so a scheduler can weigh thousands of candidates without their N x N matrix."""
+        so a scheduler can weigh thousands of candidates without their N x N matrix (with
+        fixed links, the row of the whole matrix)."""
         k = self.node_index(source)
+        if self.fixed:
+            return self.path_matrix(snapshot).delay_ms[k].copy()
         weights = dijkstra(snapshot.graph.matrix, directed=True, indices=self.nodes[k].vertex)
         paths = decode_path_weights(weights)
         delay_ms = self._leg_delay_ms[k] + paths.delay_ms[self._vertex] + self._leg_delay_ms

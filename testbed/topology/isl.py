@@ -19,6 +19,8 @@ from testbed.orbit.planes import OrbitalPlanes
 def plus_grid_pairs(planes: OrbitalPlanes) -> np.ndarray:
     """All +Grid candidate pairs (M x 2 satellite indices, a < b, each pair once)."""
     members = np.flatnonzero(planes.plane >= 0)
+    if not len(members):  # no constellation: a scenario of fixed links alone
+        return np.zeros((0, 2), dtype=np.int64)
     by_plane = members[np.lexsort((planes.slot[members], planes.plane[members]))]
     plane_sizes = np.bincount(planes.plane[by_plane], minlength=len(planes.next_plane))
     starts = np.r_[0, np.cumsum(plane_sizes)[:-1]]

@@ -26,6 +26,7 @@ from testbed.orbit.frames import ecef_to_lat_lon_deg
 from testbed.orbit.timebase import tick_instants
 from testbed.scenario.model import BoundingBox, NodeKind, NodeSpec, Scenario
 from testbed.scenario.naming import satellite_node_name
+from testbed.scenario.references import standalone
 from testbed.topology.links import GroundSites
 
 _BBOX_SCAN_CHUNK = 120  # instants per vectorised propagation while scanning for a box
@@ -36,8 +37,10 @@ class EmulatedNode:
     """One container: where it attaches to the graph and its own access link.
 
     `vertex` is the satellite (satellite nodes) or the ground station (others) the node
-    is reached through; `link_*` describe the terrestrial link (0 / inf / 0 for satellites);
-    `spec` is the scenario entry it comes from (resources, architecture, GPU, labels).
+    is reached through, or a vertex of its own with no orbital link (`standalone`: a node
+    reached over fixed links alone); `link_*` describe the terrestrial link (0 / inf / 0
+    for satellites and standalone nodes); `spec` is the scenario entry it comes from
+    (resources, architecture, GPU, labels).
     """
 
     name: str
@@ -50,6 +53,7 @@ class EmulatedNode:
     link_bandwidth_mbps: float = math.inf
     link_loss: float = 0.0
     bbox: BoundingBox | None = None
+    standalone: bool = False
 
     @property
     def on_demand(self) -> bool:
@@ -57,7 +61,7 @@ class EmulatedNode:
 
     @property
     def link_hops(self) -> int:
-        return 0 if self.kind is NodeKind.satellite else 1
+        return 0 if self.kind is NodeKind.satellite or self.standalone else 1
 
 
 def in_bbox(lat_deg: np.ndarray, lon_deg: np.ndarray, box: BoundingBox) -> np.ndarray:
@@ -71,13 +75,23 @@ def in_bbox(lat_deg: np.ndarray, lon_deg: np.ndarray, box: BoundingBox) -> np.nd
 def resolve_nodes(
     scenario: Scenario, constellation: Constellation, sites: GroundSites
 ) -> list[EmulatedNode]:
-    """Every emulated node of `scenario`, in scenario order (selections expanded in place)."""
+    """Every emulated node of `scenario`, in scenario order (selections expanded in place).
+
+    Standalone nodes (reached over fixed links alone) get vertices of their own after the
+    satellites and the stations, in scenario order."""
     label = str(scenario.source or scenario.name)
     site_index = {name: index for index, name in enumerate(sites.names)}
     nodes: list[EmulatedNode] = []
     chosen: dict[int, int] = {}  # satellite -> nodes[] entry that selected it
     epoch = constellation.positions_ecef_km(scenario.time.epoch)
+    fixed_ends = {end for link in scenario.fixed_links for end in (link.a, *link.ends_b)}
+    free_vertex = len(constellation) + len(sites)
     for entry, spec in enumerate(scenario.nodes):
+        if standalone(spec, fixed_ends):
+            assert spec.name is not None  # standalone() checked it
+            nodes.append(EmulatedNode(spec.name, spec.kind, free_vertex, spec, standalone=True))
+            free_vertex += 1
+            continue
         if spec.kind is not NodeKind.satellite:
             nodes.append(_terrestrial_node(scenario, spec, constellation, site_index))
             continue

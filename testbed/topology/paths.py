@@ -9,8 +9,8 @@ path, loss = 1 - prod(1 - loss_i) over every hop.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -48,6 +48,15 @@ class PathMatrix:
             return self.names.index(name)
         except ValueError:
             raise KeyError(f"unknown node {name!r} (known: {', '.join(self.names)})") from None
+
+    def subset(self, names: Sequence[str]) -> PathMatrix:
+        """The rows and columns of `names`, in that order."""
+        rows = np.ix_(*[[self.index(name) for name in names]] * 2)
+        return replace(
+            self, names=tuple(names), delay_ms=self.delay_ms[rows], hops=self.hops[rows],
+            bandwidth_mbps=self.bandwidth_mbps[rows], loss=self.loss[rows],
+            reachable=self.reachable[rows],
+        )  # fmt: skip
 
     def latency_ms(self, source: str, destination: str) -> float | None:
         """One-way delay from `source` to `destination`, None when unreachable."""
