@@ -48,7 +48,9 @@ def summary_table(summary: Summary) -> Table:
     for name, value in (
         (
             "policies",
-            f"scheduler {run.scheduler}, state {run.state}, runtime {run.runtime}, "
+            f"scheduler {run.scheduler}, state {run.state}"
+            + (f" ({run.propagation})" if run.propagation else "")
+            + f", runtime {run.runtime}, "
             f"placement at {run.placement}" + (", re-placement" if run.replacement else ""),
         ),
         ("requests", f"{requests.sent} sent, {requests.measured} measured"),

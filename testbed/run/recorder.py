@@ -52,8 +52,10 @@ class TickRecorder:
             )
             for i, j in pairs
         )
-        # Where the nodes with a container are (a candidate on demand only while it has one).
+        # Where the nodes with a container are (a candidate on demand only while it has one;
+        # a node reached over fixed links alone has no place).
         held = [self._nodes[name] for name in names if name is not None]
+        held = [node for node in held if not node.standalone]
         ecef_km = np.vstack([snapshot.positions.ecef_km, self._sites_ecef_km])
         where = ecef_km[[node.vertex for node in held]].reshape(-1, 3)
         lat_deg, lon_deg = ecef_to_lat_lon_deg(where)

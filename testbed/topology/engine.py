@@ -85,6 +85,7 @@ class TopologyEngine:
         self._satellite_vertices = [self.nodes[k].vertex for k in self._satellite_nodes]
         self._boxed_nodes = [k for k, node in enumerate(self.nodes) if node.bbox is not None]
         self._vertex = np.array([node.vertex for node in self.nodes], dtype=np.int64)
+        self._standalone_km = np.full((sum(node.standalone for node in self.nodes), 3), np.nan)
         self._leg_delay_ms = np.array([node.link_delay_ms for node in self.nodes])
         self.search = PathSearch(workers)
 
@@ -108,6 +109,12 @@ class TopologyEngine:
         links = self.links.build(positions)
         graph = LinkGraph.from_links(links, self.vertices)
         return Snapshot(positions.time, positions, links, graph, self._active(positions))
+
+    def node_positions_km(self, snapshot: Snapshot) -> np.ndarray:
+        """Every node's ITRS position (km) in engine order: a satellite where it flies, a
+        node at a site there, NaN for a standalone node (reached over fixed links alone)."""
+        where = np.vstack([snapshot.positions.ecef_km, self.sites.ecef_km, self._standalone_km])
+        return where[self._vertex]
 
     def path_matrix(self, snapshot: Snapshot, names: Sequence[str] | None = None) -> PathMatrix:
         """Best paths between the emulated nodes `names` (default: all) in a snapshot.

@@ -96,9 +96,9 @@ class Rejected(Exception):
 
 def node_positions_km(engine: TopologyEngine, snapshot: Snapshot) -> np.ndarray:
     """Every node's ITRS position (km) at the snapshot's instant, in engine order: a
-    satellite where it flies, any other node at its ground site."""
-    satellites = snapshot.positions.ecef_km
-    return np.vstack([satellites, engine.sites.ecef_km])[[node.vertex for node in engine.nodes]]
+    satellite where it flies, any other node at its ground site, NaN for a node reached
+    over fixed links alone (it has no place)."""
+    return engine.node_positions_km(snapshot)
 
 
 class EngineLatencyView:
