@@ -148,7 +148,7 @@ def _show_comparison(comparison: api.Comparison) -> None:
         console.print("experiment: no run finished, nothing to compare")
         return
     print_wide(comparison_table(comparison.rows))
-    if comparison.reproduction:
+    if comparison.reproduction is not None:
         print_wide(reproduction_table(comparison.scenario, comparison.reproduction))
     for path in comparison.files:
         console.print(f"wrote {path}")

@@ -22,12 +22,7 @@ from testbed.experiment.compare import (
     write_markdown,
 )
 from testbed.experiment.grid import Run, plan_runs
-from testbed.experiment.reproductions import (
-    ReproductionRow,
-    is_reproduction,
-    reproduction_rows,
-    write_reproduction,
-)
+from testbed.experiment.reproductions import Reproduction, reproduction_of, write_reproduction
 from testbed.results.documents import Summary, read_run, read_summary
 from testbed.scenario.loader import load_scenario
 
@@ -47,7 +42,7 @@ class Comparison:
     scenario: str = ""
     """The scenario's name (a known reproduction also gets reproduction.md)."""
     rows: list[Row] = field(default_factory=list)
-    reproduction: list[ReproductionRow] = field(default_factory=list)
+    reproduction: Reproduction | None = None
     finished: list[Finished] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
@@ -131,8 +126,8 @@ def _compare(comparison: Comparison) -> None:
     write_markdown(comparison.rows, files[0])
     write_csv(comparison.rows, files[1])
     bar_chart(comparison.rows, files[2])
-    if is_reproduction(comparison.scenario):
-        comparison.reproduction = reproduction_rows(comparison.scenario, comparison.rows)
+    comparison.reproduction = reproduction_of(comparison.scenario, comparison.rows)
+    if comparison.reproduction is not None:
         files.append(comparison.directory / "reproduction.md")
         write_reproduction(comparison.scenario, comparison.reproduction, files[-1])
     comparison.files = files

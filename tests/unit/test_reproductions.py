@@ -9,6 +9,7 @@ from pathlib import Path
 from testbed.experiment.compare import Row
 from testbed.experiment.reproductions import (
     HYPERDRIVE_PAPER,
+    reproduction_of,
     reproduction_rows,
     write_reproduction,
 )
@@ -74,8 +75,35 @@ def test_the_table_sits_beside_the_papers_numbers(tmp_path: Path) -> None:
     assert found[1].ours is None and found[1].paper is not None
     assert reproduction_rows("demo", rows) == []
     path = tmp_path / "reproduction.md"
-    write_reproduction("hyperdrive-paper-1118", found, path)
+    reproduction = reproduction_of("hyperdrive-paper-1118", rows)
+    assert reproduction is not None and reproduction_of("demo", rows) is None
+    write_reproduction("hyperdrive-paper-1118", reproduction, path)
     text = path.read_text()
     assert "| hyperdrive | 8.3 | 90.2 | 0 | 0 | 2.5 | 164 | 1.20 |" in text
     assert "| first-fit | - | 323.3 | - | 10 | - | 3 | 1.20 |" in text
     assert "polaris-slo-cloud/hyper-drive" in text
+
+
+def test_databelts_table_sets_it_against_each_baseline_beside_the_papers_claims(
+    tmp_path: Path,
+) -> None:
+    def figures(p50: float, rate: float, local: float) -> dict[str, float | None]:
+        return {
+            "latency_p50_ms": p50, "throughput_per_s": rate, "state_local_pct": local,
+            "state_moved_mb": 10.0, "state_read_hops_mean": 1.5,
+        }  # fmt: skip
+
+    rows = [
+        Row({"platform.state": "databelt"}, 1, figures(100.0, 1.5, 80.0)),
+        Row({"platform.state": "stateless"}, 1, figures(400.0, 1.0, 50.0)),
+        Row({"platform.state": "local"}, 1, figures(50.0, 3.0, 0.0)),
+    ]
+    reproduction = reproduction_of("databelt-testbed", rows)
+    assert reproduction is not None
+    path = tmp_path / "reproduction.md"
+    write_reproduction("databelt-testbed", reproduction, path)
+    text = path.read_text()
+    assert "| databelt | 100.0 | - | - | 1.500 | - | - | 80.0 | 79 | 10.0 | 1.50 |" in text
+    assert "| stateless | 400.0 | 75 | 66 | 1.000 | 50 | 50 | 50.0 | - | 10.0 | 1.50 |" in text
+    assert "| local | 50.0 | -100 | - | 3.000 | -50 | - | 0.0 | - | 10.0 | 1.50 |" in text
+    assert "arXiv 2508.15351" in text
