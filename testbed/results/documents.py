@@ -245,7 +245,9 @@ class SloFigures(FileDocument):
 
 class StateFigures(FileDocument):
     """State reads that found their key, by where they were served; the megabytes states
-    moved to other nodes (Databelt's migrated data) and the links a read crossed."""
+    moved to other nodes (Databelt's migrated data), the links a read crossed, and an
+    invocation's time in state accesses (its reads and writes together, Databelt's
+    storage-operation latency)."""
 
     accesses: int = 0
     local: int = 0
@@ -255,6 +257,7 @@ class StateFigures(FileDocument):
     remote_get_ms_p50: float | None = None
     moved_mb: float = 0.0
     read_hops_mean: float | None = None
+    storage_ms_p50: float | None = None
 
 
 class DecisionFigures(FileDocument):

@@ -68,6 +68,10 @@ FIGURES = (
         lambda s: s.state.read_hops_mean,
     ),
     Figure(
+        "state_storage_ms_p50", "storage ms", "state access time per invocation p50", "ms",
+        ".1f", lambda s: s.state.storage_ms_p50,
+    ),
+    Figure(
         "scheduling_ms_mean", "sched. ms", "scheduling decision mean", "ms", ".2f",
         lambda s: s.decisions.scheduling_ms_mean,
     ),

@@ -101,6 +101,11 @@ def summarise(
         if access.operation == "put" and access.locality == "remote"
     )
     read_hops = [a.hops for a in reads if a.hops is not None]
+    storage_ms = [
+        sum(access.seconds for access in record.state_accesses) * 1e3
+        for record in records
+        if record.request_id in measured_ids and record.state_accesses
+    ]
     decisions = [
         access.decision_ms
         for record in records
@@ -140,6 +145,7 @@ def summarise(
             remote_get_ms_p50=_median([a.seconds * 1e3 for a in reads if a.locality == "remote"]),
             moved_mb=_round(moved_bytes / 1e6),
             read_hops_mean=_mean(read_hops),
+            storage_ms_p50=_median(storage_ms),
         ),
         decisions=DecisionFigures(
             scheduling_ms_mean=_mean(scheduling_ms),

@@ -125,9 +125,11 @@ def test_summary_counts_measured_requests_and_local_state_reads() -> None:
         StateAccess(key="k", node="sat", locality="local", operation="get", size_bytes=5,
                     seconds=0.001, hit=True, decision_ms=None),
         StateAccess(key="k", node="cloud", locality="remote", operation="get", size_bytes=5,
-                    seconds=0.02, hit=True, decision_ms=None),
+                    seconds=0.02, hit=True, decision_ms=None, hops=3),
         StateAccess(key="k", node="sat", locality="local", operation="put", size_bytes=5,
                     seconds=0.001, hit=None, decision_ms=0.25),
+        StateAccess(key="k", node="cloud", locality="remote", operation="put",
+                    size_bytes=3_000_000, seconds=0.5, hit=None, decision_ms=0.25, hops=2),
     )  # fmt: skip
     records = _chain(T0 + 2, "a") + _chain(T0 + 3, "b", hop_ms=40.0) + _chain(T0 + 0.5, "w")
     records[2] = records[2].model_copy(update={"state_accesses": reads})
@@ -145,6 +147,9 @@ def test_summary_counts_measured_requests_and_local_state_reads() -> None:
     }  # fmt: skip
     assert summary.slo.model_dump() == {"checked": 2, "violated": 1, "violation_rate": 0.5}
     assert summary.state.local_ratio == 0.5 and summary.state.accesses == 2
+    assert summary.state.moved_mb == 3.0, "remote puts only"
+    assert summary.state.read_hops_mean == 3.0, "reads whose hops are known"
+    assert summary.state.storage_ms_p50 == pytest.approx(522.0), "the invocation's accesses"
     assert summary.decisions.scheduling_ms_mean == 1.0
     assert summary.decisions.state_ms_mean == 0.25
     assert summary.throughput_per_s == pytest.approx(2 / 10)
