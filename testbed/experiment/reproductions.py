@@ -187,6 +187,10 @@ def reproduction_of(scenario_name: str, rows: Sequence[Row]) -> Reproduction | N
         cells = [_hyperdrive_cells(row) for row in found]
         return Reproduction(HYPERDRIVE_TITLES, cells, HYPERDRIVE_SOURCE) if cells else None
     if scenario_name in DATABELT_SCENARIOS:
+        # Only a comparison of the state policies alone (another varied setting would put
+        # two runs in one policy's row).
+        if any(set(row.combination) != {STATE_KEY} for row in rows):
+            return None
         cells = _databelt_cells(rows)
         return Reproduction(DATABELT_TITLES, cells, DATABELT_SOURCE) if cells else None
     return None

@@ -107,3 +107,9 @@ def test_databelts_table_sets_it_against_each_baseline_beside_the_papers_claims(
     assert "| stateless | 400.0 | 75 | 66 | 1.000 | 50 | 50 | 50.0 | - | 10.0 | 1.50 |" in text
     assert "| local | 50.0 | -100 | - | 3.000 | -50 | - | 0.0 | - | 10.0 | 1.50 |" in text
     assert "arXiv 2508.15351" in text
+
+
+def test_databelts_table_is_left_out_when_more_than_the_policy_varies() -> None:
+    figures = {"latency_p50_ms": 1.0}
+    rows = [Row({"platform.state": "databelt", "workload.workflow": "a.yaml"}, 1, figures)]
+    assert reproduction_of("databelt-testbed", rows) is None
