@@ -14,13 +14,12 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
 from host_state import assert_clean, host_snapshot
+from pings import ping_samples, rtt_errors
 from testbed_cli import run_cli as cli
 
 from testbed.orbit.timebase import parse_instant
@@ -118,46 +117,6 @@ def test_sigkill_then_down_cleans_up(clean_host: dict[str, object]) -> None:
     assert_clean(clean_host)
 
 
-@dataclass(frozen=True)
-class Sample:
-    sent_unix: float
-    rtt_ms: float | None
-
-
-def _ping_samples(source: str, target: str, count: int, interval_s: float) -> list[Sample]:
-    """Send times (unix) and RTTs of `count` pings from a node, None for a lost one."""
-    result = cli(
-        "exec",
-        source,
-        "--",
-        "ping",
-        "-D",
-        "-n",
-        "-c",
-        str(count),
-        "-i",
-        str(interval_s),
-        "-W",
-        "1",
-        target,
-        timeout_s=count * interval_s + 60,
-        check=False,
-    )
-    replies = {
-        int(seq): (float(stamp), float(rtt))
-        for stamp, seq, rtt in re.findall(
-            r"\[([\d.]+)\].*icmp_seq=(\d+).*time=([\d.]+) ms", result.stdout
-        )
-    }
-    assert replies, result.stdout
-    first_seq = min(replies)
-    start = replies[first_seq][0] - replies[first_seq][1] / 1e3 - (first_seq - 1) * interval_s
-    return [
-        Sample(start + (seq - 1) * interval_s, replies[seq][1] if seq in replies else None)
-        for seq in range(1, count + 1)
-    ]
-
-
 def test_latency_fidelity_while_delays_follow_the_orbits(clean_host: dict[str, object]) -> None:
     """RTT - (d(a->b) + d(b->a)) of the tick in force: median <= 0.5 ms, p99 <= 2 ms."""
     cli("up", str(FIDELITY), "--detach")
@@ -166,32 +125,11 @@ def test_latency_fidelity_while_delays_follow_the_orbits(clean_host: dict[str, o
     pairs = [("cloud", names[2]), (names[2], names[3]), ("drone-1", names[4])]
     count, interval_s = 260, 0.23  # not a multiple of the 0.1 s tick: samples every phase
     with ThreadPoolExecutor(len(pairs)) as pool:
-        runs = list(pool.map(lambda p: _ping_samples(*p, count, interval_s), pairs))
+        runs = list(pool.map(lambda p: ping_samples(*p, count, interval_s), pairs))
     status = json.loads(cli("status", "--json").stdout)
     cli("down")
 
-    scenario = load_scenario(FIDELITY)
-    tick_wall_s = status["tick_s"] / status["speed"]
-    origin = status["origin_unix"]
-    engine = TopologyEngine(scenario)
-    errors: list[float] = []
-    lost_reachable = unexpected_replies = 0
-    for (a, b), samples in zip(pairs, runs, strict=True):
-        for sample in samples:
-            position = (sample.sent_unix - origin) / tick_wall_s
-            if position % 1 > 0.9 or position % 1 < 0.1:
-                continue  # within 10% of a tick boundary: either tick may be in force
-            moment = scenario.time.epoch + timedelta(seconds=int(position) * status["tick_s"])
-            matrix = engine.paths(moment, [a, b])
-            if matrix.reachable[0, 1] and matrix.reachable[1, 0]:
-                expected = float(matrix.delay_ms[0, 1] + matrix.delay_ms[1, 0])
-                if sample.rtt_ms is None:
-                    lost_reachable += 1
-                else:
-                    errors.append(sample.rtt_ms - expected)
-            elif sample.rtt_ms is not None:
-                unexpected_replies += 1
-    engine.close()
+    errors, lost_reachable, unexpected_replies = rtt_errors(FIDELITY, status, pairs, runs)
     assert len(errors) > 0.5 * count * len(pairs)
     median, p99 = float(np.median(errors)), float(np.percentile(errors, 99))
     print(f"fidelity over {len(errors)} pings: median {median:.3f} ms, p99 {p99:.3f} ms")
