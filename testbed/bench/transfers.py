@@ -36,6 +36,7 @@ from testbed.platform import codec
 from testbed.platform.contract import InvocationRecord, Message
 from testbed.platform.control.deploy import deploy
 from testbed.platform.control.placement import PlacedFunction
+from testbed.scenario.model import PropagationSpec
 from testbed.session import Testbed
 from testbed.workload.model import Edge, FunctionInstance, Workflow
 
@@ -43,6 +44,9 @@ PROBE_MODULE = "testbed.bench.transfer_probe"
 FUNCTIONS = Path(__file__).parent / "functions"
 POLL_S = 0.01
 HTTP_TIMEOUT_S = 30.0
+PUT_AT_SINK = PropagationSpec(slo="edge")
+"""Every state goes to the sink: per-edge settings with no SLO on the sender's edge, so
+Databelt takes the destination whatever the pair's delay (the bench times the transfer)."""
 RECORD_WAIT_S = 30.0
 """How long past five times its model a batch may take before the case fails."""
 
@@ -88,13 +92,15 @@ class TransferBench:
         self._http = httpx.Client(timeout=HTTP_TIMEOUT_S)
         self._request_ids = itertools.count(1)
         self._instances: dict[tuple[str, str], str] = {}
+        self._keys: dict[tuple[str, int], str] = {}
+        """The key of each sender's last put (it names the sink): what its gets read."""
         now = testbed.paths()
         agents = testbed.running_agents()
         for index, pair in enumerate(pairs):
             source = pair.node(index)
             workflow = bench_workflow(source, max_flows)
             placed = _placements(workflow, source)
-            deploy(workflow, placed, agents, now)
+            deploy(workflow, placed, agents, now, propagation=PUT_AT_SINK)
             self._instances.update({(source, p.function): p.instance for p in placed})
         testbed.spawn(SINK, ["python3", "-m", PROBE_MODULE, "serve", "--port", str(PROBE_PORT)])
 
@@ -150,10 +156,12 @@ class TransferBench:
         last end their records show."""
         source = case.source
         wanted: dict[str, str] = {}
+        flow_of: dict[str, int] = {}
         for flow in range(case.flows):
             sender = self._instances[(source, f"sender-{flow}")]
             request_id = f"bench-{next(self._request_ids)}"
-            msg = {"op": operation, "size": case.size_bytes, "key": f"bench-{flow}"}
+            key = self._keys.get((source, flow), "") if operation == "get" else f"bench-{flow}"
+            msg = {"op": operation, "size": case.size_bytes, "key": key}
             body = Message(src="bench", msg=codec.encode(msg), rid=request_id)
             answer = self._http.post(
                 f"{self.testbed.agent_url(source)}/instances/{sender}/cast",
@@ -163,6 +171,7 @@ class TransferBench:
             if answer.status_code != 202:
                 raise BenchCaseError(f"cast to {sender}: HTTP {answer.status_code}")
             wanted[request_id] = sender
+            flow_of[request_id] = flow
         if operation == "cast":
             receiver = self._instances[(source, "receiver")]
             records = self._records(SINK, receiver, set(wanted), timeout_s)
@@ -175,6 +184,10 @@ class TransferBench:
             for request_id, sender in wanted.items()
             for record in self._records(source, sender, {request_id}, timeout_s)
         ]
+        if operation == "put":
+            for record in records:
+                assert record.request_id is not None  # it is one of `wanted`
+                self._keys[(source, flow_of[record.request_id])] = record.state_accesses[0].key
         return max(r.end_s for r in records) - min(r.start_s for r in records)
 
     def _records(

@@ -1,7 +1,8 @@
 """`bench transfers`, sender side: one platform operation per request, timed by its record.
 
 A request names the operation (`put` or `get` of state, `call` or `cast` of a message to
-the receiver), the size in bytes and the state key.
+the receiver), the size in bytes and the state: its name for a put, the key a put returned
+(which names the node holding it) for a get.
 """
 
 from __future__ import annotations
