@@ -579,6 +579,11 @@ class Scenario(Model):
         return self
 
     @property
+    def fixed_link_ends(self) -> set[str]:
+        """Every node name a fixed link names (either end, every node of a contact)."""
+        return {end for link in self.fixed_links for end in (link.a, *link.ends_b)}
+
+    @property
     def orbits(self) -> ConstellationSpec:
         """The constellation; without one (a topology of fixed links alone), no satellites."""
         return self.constellation or NO_CONSTELLATION

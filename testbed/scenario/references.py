@@ -90,7 +90,7 @@ def reference_problems(scenario: Scenario, ids_by_shell: dict[str, list[str]]) -
         for name, count in Counter(station_names).items()
         if count > 1
     ]
-    fixed_ends = {end for link in scenario.fixed_links for end in (link.a, *link.ends_b)}
+    fixed_ends = scenario.fixed_link_ends
     for index, node in enumerate(scenario.nodes):
         problems += _node_problems(index, node, set(station_names), ids_by_shell, fixed_ends)
     node_names = [node.name for node in scenario.nodes if node.name is not None]

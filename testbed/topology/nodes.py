@@ -84,7 +84,7 @@ def resolve_nodes(
     nodes: list[EmulatedNode] = []
     chosen: dict[int, int] = {}  # satellite -> nodes[] entry that selected it
     epoch = constellation.positions_ecef_km(scenario.time.epoch)
-    fixed_ends = {end for link in scenario.fixed_links for end in (link.a, *link.ends_b)}
+    fixed_ends = scenario.fixed_link_ends
     free_vertex = len(constellation) + len(sites)
     for entry, spec in enumerate(scenario.nodes):
         if standalone(spec, fixed_ends):
