@@ -30,6 +30,7 @@ from testbed.emulation.session import check_host
 from testbed.emulation.teardown import DownReport
 from testbed.emulation.teardown import down as _down
 from testbed.errors import SetupError, UserError
+from testbed.experiment.reproduce import ReproductionResult, run_plan
 from testbed.experiment.runner import Comparison, run_experiment
 from testbed.orbit.timebase import parse_instant
 from testbed.plugins import AUTO_BACKEND, SHAPING_BACKENDS
@@ -49,6 +50,7 @@ __all__ = [
     "CheckedScenario",
     "Comparison",
     "ExecResult",
+    "ReproductionResult",
     "RunResult",
     "RunningTestbed",
     "Scenario",
@@ -66,6 +68,7 @@ __all__ = [
     "load_scenario",
     "paths",
     "report",
+    "reproduce",
     "run",
     "start_detached",
     "status",
@@ -189,4 +192,20 @@ def experiment(
     return run_experiment(
         run_scenario, Path(scenario), specs, repeat, overrides, _seconds("duration", duration),
         None if out is None else Path(out), backend_name(backend), announce,
+    )  # fmt: skip
+
+
+def reproduce(
+    plan: Path | str,
+    only: Sequence[str] | None = None,
+    out: Path | str | None = None,
+    backend: str | None = None,
+    announce: Callable[[str], None] = lambda _: None,
+) -> ReproductionResult:
+    """A publication's reproduction plan (reproductions/*.yaml) run experiment by
+    experiment (only those named in `only`, if given), then reproduction.md with each
+    experiment's table beside the paper's numbers."""
+    return run_plan(
+        run_scenario, Path(plan), only, None if out is None else Path(out),
+        backend_name(backend), announce,
     )  # fmt: skip

@@ -31,3 +31,7 @@ its host was configured otherwise)."""
 NODE_SLOW_START_AFTER_IDLE = False
 """The nodes' `net.ipv4.tcp_slow_start_after_idle` unless a scenario says otherwise (Linux:
 on); see `LinksSpec.slow_start_after_idle`."""
+
+MAX_CONCURRENCY = 1000
+"""The most invocations one function instance may run at once (Knative's largest
+`containerConcurrency` is 1000: knative.dev/docs/serving/autoscaling/concurrency)."""

@@ -141,6 +141,38 @@ def experiment(
         raise typer.Exit(INTERRUPTED_STATUS)
 
 
+def reproduce(
+    plan: Annotated[
+        Path, typer.Argument(help="Reproduction plan (YAML), e.g. reproductions/databelt.yaml.")
+    ],
+    only: Annotated[
+        list[str] | None,
+        typer.Option("--only", metavar="NAME", help="Run only this experiment (repeatable)."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Folder (default results/reproduce-<plan>-<time>)."),
+    ] = None,
+    backend: Backend = AUTO_BACKEND,
+) -> None:
+    """Reproduce a publication in one command: every experiment of the plan, one after the
+    other, then reproduction.md with each table beside the paper's numbers."""
+    result = api.reproduce(
+        plan, only, out, backend_option(backend),
+        announce=lambda line: console.print(f"[bold]{line}[/]"),
+    )  # fmt: skip
+    for experiment, comparison in result.done:
+        console.print(f"[bold]{experiment.name}[/]")
+        _show_comparison(comparison)
+    console.print(f"wrote {result.document}")
+    if result.interrupted:
+        console.print(
+            f"reproduce: interrupted after {len(result.done)} of "
+            f"{len(result.plan.experiments)} experiments"
+        )
+        raise typer.Exit(INTERRUPTED_STATUS)
+
+
 def _show_comparison(comparison: api.Comparison) -> None:
     for name in comparison.skipped:
         console.print(f"[yellow]{name}: no summary, left out of the comparison[/]")
@@ -158,3 +190,4 @@ def register(app: typer.Typer) -> None:
     app.command()(run)
     app.command()(report)
     app.command()(experiment)
+    app.command()(reproduce)

@@ -158,6 +158,21 @@ def start_in_node(client: docker.DockerClient, node: str, command: Sequence[str]
         raise SetupError(f"exec in {node}", error.explanation or str(error)) from None
 
 
+def exit_reason(container: Container) -> str:
+    """Why a container stopped, for the log: out of memory (its limit named), or its exit
+    code."""
+    try:
+        container.reload()
+    except NotFound:
+        return "removed"
+    state = container.attrs["State"]
+    if state.get("OOMKilled"):
+        limit_b = container.attrs["HostConfig"].get("Memory") or 0
+        limit = f" of {limit_b // 2**20} MiB" if limit_b else ""
+        return f"out of memory (its limit{limit}); give the node more memory"
+    return f"exit code {state.get('ExitCode')}"
+
+
 def set_paused(containers: Iterable[Container], paused: bool) -> None:
     """Pause (frozen, like Celestial's suspended machines) or resume containers; one that
     exited meanwhile is left alone (the tick loop finds it stopped)."""

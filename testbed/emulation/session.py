@@ -448,7 +448,10 @@ class Emulation:
             handle = by_slot[index]
             handle.stopped = True
             self.fabric.detach(index)
-            LOG.warning("node %s stopped: its container exited; the run goes on", handle.name)
+            LOG.warning(
+                "node %s stopped: its container exited (%s); the run goes on",
+                handle.name, containers.exit_reason(handle.container),
+            )  # fmt: skip
         for handle in handles:
             inside = bool(active[handle.engine_index])
             if handle.stopped or handle.node.bbox is None or handle.paused == (not inside):

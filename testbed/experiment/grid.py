@@ -19,10 +19,11 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 @dataclass(frozen=True)
 class Vary:
-    """One scenario field and the values the experiment gives it, in the order given."""
+    """Scenario fields varied together and the values the experiment gives them, in the
+    order given: one tuple of values (one per field) per run."""
 
-    key: str
-    values: tuple[str, ...]
+    keys: tuple[str, ...]
+    values: tuple[tuple[str, ...], ...]
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,11 @@ class Run:
     combination: dict[str, str]
     repeat: int
     overrides: list[str]
+
+
+JOIN = "+"
+"""Joins fields varied together and their values: `--vary a+b=1+x,2+y` gives a=1 with b=x,
+then a=2 with b=y (Databelt's state size with its Tmax, say)."""
 
 
 def _key(text: str) -> str:
@@ -52,20 +58,30 @@ def _safe(text: str) -> str:
 
 
 def _parse_one(spec: str, set_keys: set[str]) -> Vary:
-    key, equals, raw = spec.partition("=")
-    key = key.strip()
-    if not equals or not key:
+    key_text, equals, raw = spec.partition("=")
+    keys = tuple(key.strip() for key in key_text.split(JOIN))
+    if not equals or not all(keys):
         raise UserError(f"--vary {spec}: expected key=v1,v2, e.g. platform.scheduler=random,greedy")
-    _check_key_path(spec, key)
-    if key in set_keys:
-        raise UserError(f"--vary {spec}: {key} is also given with --set; give it in one only")
-    values = tuple(value.strip() for value in raw.split(","))
-    if not all(values):
+    for key in keys:
+        _check_key_path(spec, key)
+        if key in set_keys:
+            raise UserError(f"--vary {spec}: {key} is also given with --set; give it in one only")
+    if len(set(keys)) != len(keys):
+        raise UserError(f"--vary {spec}: a field is named twice")
+    texts = [value.strip() for value in raw.split(",")]
+    if not all(texts):
         raise UserError(f"--vary {spec}: empty value in the list; expected key=v1,v2")
-    names = [_safe(value) for value in values]
+    values = tuple(tuple(part.strip() for part in text.split(JOIN)) for text in texts)
+    for text, parts in zip(texts, values, strict=True):
+        if len(parts) != len(keys) or not all(parts):
+            raise UserError(
+                f"--vary {spec}: {text!r} gives {len(parts)} value(s) for {len(keys)} fields; "
+                f"join one value per field with {JOIN}"
+            )
+    names = ["_".join(map(_safe, parts)) for parts in values]
     if len(set(names)) != len(names):
         raise UserError(f"--vary {spec}: two values give the same run name: {', '.join(names)}")
-    return Vary(key, values)
+    return Vary(keys, values)
 
 
 def parse_vary(specs: Sequence[str], overrides: Sequence[str] = ()) -> list[Vary]:
@@ -74,8 +90,10 @@ def parse_vary(specs: Sequence[str], overrides: Sequence[str] = ()) -> list[Vary
     varies: list[Vary] = []
     for spec in specs:
         vary = _parse_one(spec, set_keys)
-        if vary.key in {seen.key for seen in varies}:
-            raise UserError(f"--vary {spec}: {vary.key} is varied twice; list all its values once")
+        seen = {key for other in varies for key in other.keys}
+        twice = [key for key in vary.keys if key in seen]
+        if twice:
+            raise UserError(f"--vary {spec}: {twice[0]} is varied twice; list all its values once")
         varies.append(vary)
     return varies
 
@@ -93,9 +111,12 @@ def expand(varies: Sequence[Vary], repeats: int, overrides: Sequence[str] = ()) 
     combinations runs before any repeat 2, so an interrupted experiment still compares all."""
     if repeats < 1:
         raise UserError(f"--repeat: must be at least 1, got {repeats}")
-    keys = [vary.key for vary in varies]
+    keys = [key for vary in varies for key in vary.keys]
     labels = key_labels(keys)
-    combinations = list(itertools.product(*(vary.values for vary in varies)))
+    combinations = [
+        tuple(value for parts in chosen for value in parts)
+        for chosen in itertools.product(*(vary.values for vary in varies))
+    ]
     runs: list[Run] = []
     for repeat in range(1, repeats + 1):
         for values in combinations:

@@ -15,6 +15,7 @@ from pathlib import Path
 from rich.table import Table
 
 from testbed.experiment.compare import MISSING, Row
+from testbed.experiment.grid import key_labels
 
 SCHEDULER_KEY = "platform.scheduler"
 
@@ -119,10 +120,15 @@ DATABELT_SCENARIOS = frozenset({"databelt-testbed", "databelt-workflow"})
 DATABELT_PAPER_LATENCY_CUT_PCT = 66.0
 DATABELT_PAPER_THROUGHPUT_GAIN_PCT = 50.0
 DATABELT_PAPER_LOCAL_PCT = 79.0
+DATABELT_PAPER_VIOLATED_PCT = 0.0
+DATABELT_PAPER_FUSION_CUT_PCT = 20.0
+FUSED_KEY = "workload.request.fused"
+"""Varied in the bundle experiment: fused runs are set against one-by-one runs."""
+FUSION_TITLES = ("fusion's storage ms below one-by-one %", "paper (up to)")
 DATABELT_TITLES = (
     "policy", "p50 ms", "databelt's p50 below it %", "paper (up to)", "req/s",
     "databelt's req/s above it %", "paper (up to)", "local state %", "paper", "moved MB",
-    "read hops",
+    "read hops", "put ms p50", "get ms p50", "storage ms p50", "Tmax violated %", "paper",
 )  # fmt: skip
 
 
@@ -139,16 +145,29 @@ def _figure(value: float | None, spec: str) -> str:
 
 
 def _databelt_cells(rows: Sequence[Row]) -> list[list[str]]:
-    """One row per state policy: its figures, Databelt's against it, the paper's claims."""
-    by_policy = {
-        row.combination[STATE_KEY]: row.figures for row in rows if STATE_KEY in row.combination
+    """One row per run combination: the state policy, the other varied values, its
+    figures, Databelt's against it (the databelt run with the same other values) and the
+    paper's claims."""
+
+    def others(row: Row) -> tuple[tuple[str, str], ...]:
+        return tuple((k, v) for k, v in row.combination.items() if k != STATE_KEY)
+
+    databelt = {
+        others(row): row.figures for row in rows if row.combination[STATE_KEY] == "databelt"
     }
-    ours = by_policy.get("databelt", {})
+    one_by_one = {
+        _without(row, FUSED_KEY): row.figures
+        for row in rows
+        if row.combination.get(FUSED_KEY) == "false"
+    }
     cells = []
-    for policy, figures in by_policy.items():
+    for row in rows:
+        policy, figures = row.combination[STATE_KEY], row.figures
+        ours = databelt.get(others(row), {})
         baseline = policy in ("stateless", "random")
         cells.append([
             policy,
+            *(value for _, value in others(row)),
             _figure(figures["latency_p50_ms"], ".1f"),
             MISSING if policy == "databelt" else _percent_change(
                 ours.get("latency_p50_ms"), figures["latency_p50_ms"], below=True
@@ -163,8 +182,34 @@ def _databelt_cells(rows: Sequence[Row]) -> list[list[str]]:
             f"{DATABELT_PAPER_LOCAL_PCT:g}" if policy == "databelt" else MISSING,
             _figure(figures["state_moved_mb"], ".1f"),
             _figure(figures["state_read_hops_mean"], ".2f"),
+            _figure(figures["state_put_ms_p50"], ".1f"),
+            _figure(figures["state_get_ms_p50"], ".1f"),
+            _figure(figures["state_storage_ms_p50"], ".1f"),
+            _figure(figures["state_objective_violated_pct"], ".1f"),
+            f"{DATABELT_PAPER_VIOLATED_PCT:g}" if policy == "databelt" else MISSING,
         ])  # fmt: skip
+        if FUSED_KEY in row.combination:
+            fused = row.combination[FUSED_KEY] == "true"
+            unfused = one_by_one.get(_without(row, FUSED_KEY), {})
+            cells[-1] += [
+                _percent_change(
+                    figures["state_storage_ms_p50"], unfused.get("state_storage_ms_p50"),
+                    below=True,
+                ) if fused else MISSING,
+                f"{DATABELT_PAPER_FUSION_CUT_PCT:g}" if fused else MISSING,
+            ]  # fmt: skip
     return cells
+
+
+def _without(row: Row, key: str) -> tuple[tuple[str, str], ...]:
+    return tuple((k, v) for k, v in row.combination.items() if k != key)
+
+
+def _databelt_titles(rows: Sequence[Row]) -> tuple[str, ...]:
+    """The policy, a column per other varied field (its last dotted part), the figures."""
+    keys = [key for key in rows[0].combination if key != STATE_KEY]
+    fusion = FUSION_TITLES if FUSED_KEY in keys else ()
+    return (DATABELT_TITLES[0], *key_labels(keys), *DATABELT_TITLES[1:], *fusion)
 
 
 # ----------------------------------------------------------------------------- the table
@@ -187,12 +232,11 @@ def reproduction_of(scenario_name: str, rows: Sequence[Row]) -> Reproduction | N
         cells = [_hyperdrive_cells(row) for row in found]
         return Reproduction(HYPERDRIVE_TITLES, cells, HYPERDRIVE_SOURCE) if cells else None
     if scenario_name in DATABELT_SCENARIOS:
-        # Only a comparison of the state policies alone (another varied setting would put
-        # two runs in one policy's row).
-        if any(set(row.combination) != {STATE_KEY} for row in rows):
+        # A comparison of the state policies, maybe across other settings (size and Tmax,
+        # parallel workflows, bundles): each other varied field gets a column.
+        if not rows or any(STATE_KEY not in row.combination for row in rows):
             return None
-        cells = _databelt_cells(rows)
-        return Reproduction(DATABELT_TITLES, cells, DATABELT_SOURCE) if cells else None
+        return Reproduction(_databelt_titles(rows), _databelt_cells(rows), DATABELT_SOURCE)
     return None
 
 
@@ -206,10 +250,15 @@ def reproduction_table(scenario_name: str, reproduction: Reproduction) -> Table:
     return table
 
 
-def write_reproduction(scenario_name: str, reproduction: Reproduction, path: Path) -> None:
-    """reproduction.md: the table as Markdown, with where the paper's numbers come from."""
+def reproduction_markdown(reproduction: Reproduction) -> str:
+    """The table as Markdown, then where the paper's numbers come from."""
     titles = list(reproduction.titles)
     lines = [titles, ["---"] + ["---:"] * (len(titles) - 1), *reproduction.cells]
     table = "".join(f"| {' | '.join(line)} |\n" for line in lines)
+    return f"{table}\nPaper: {reproduction.source}.\n"
+
+
+def write_reproduction(scenario_name: str, reproduction: Reproduction, path: Path) -> None:
+    """reproduction.md: the table as Markdown, with where the paper's numbers come from."""
     title = f"# {scenario_name}: this testbed next to the paper\n\n"
-    path.write_text(f"{title}{table}\nPaper: {reproduction.source}.\n", encoding="utf-8")
+    path.write_text(title + reproduction_markdown(reproduction), encoding="utf-8")

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from testbed.constants import MAX_CONCURRENCY
 from testbed.plugins import RUNTIME_POLICIES
 
 AGENT_PORT = 8080
@@ -96,6 +97,8 @@ class DeploySpec(Body):
     runtime: Annotated[str, AfterValidator(RUNTIME_POLICIES.check)] | None = None
     state: StateSettings = StateSettings()
     state_from: str | None = None
+    concurrency: int = Field(default=1, ge=1, le=MAX_CONCURRENCY)
+    """Message handlers of the instance that may run at once (init and stop run alone)."""
 
 
 class Rewire(Body):
@@ -183,7 +186,8 @@ class Document(BaseModel):
 class StateAccess(Document):
     """One Redis access: where, how many bytes, how long; `hit` is None for writes,
     `decision_ms` (puts only) is how long the policy took to choose the node, `hops` the
-    links from the accessing node to the holder (None when no path is known)."""
+    links from the accessing node to the holder (None when no path is known), `budget_ms`
+    (puts only) the migration-time objective Tmax the policy placed against (None: none)."""
 
     key: str
     node: str
@@ -194,6 +198,7 @@ class StateAccess(Document):
     hit: bool | None
     decision_ms: float | None = None
     hops: int | None = None
+    budget_ms: float | None = None
 
 
 class InvocationRecord(Document):

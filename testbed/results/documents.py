@@ -60,6 +60,7 @@ class Arrival(FileDocument):
 
     model: str | None = None
     rate_per_s: float | None = None
+    count: int | None = None
     seed: int | None = None
     warmup_s: float | None = None
     requests: int | None = None
@@ -247,7 +248,8 @@ class StateFigures(FileDocument):
     """State reads that found their key, by where they were served; the megabytes states
     moved to other nodes (Databelt's migrated data), the links a read crossed, and an
     invocation's time in state accesses (its reads and writes together, Databelt's
-    storage-operation latency)."""
+    storage-operation latency). A write's time is Databelt's migration time; it violates
+    the objective when it takes longer than the Tmax its policy placed it against."""
 
     accesses: int = 0
     local: int = 0
@@ -258,6 +260,9 @@ class StateFigures(FileDocument):
     moved_mb: float = 0.0
     read_hops_mean: float | None = None
     storage_ms_p50: float | None = None
+    put_ms_p50: float | None = None
+    puts_with_objective: int = 0
+    objective_violated_ratio: float | None = None
 
 
 class DecisionFigures(FileDocument):

@@ -72,6 +72,18 @@ FIGURES = (
         ".1f", lambda s: s.state.storage_ms_p50,
     ),
     Figure(
+        "state_put_ms_p50", "put ms", "state write (migration) time p50", "ms", ".1f",
+        lambda s: s.state.put_ms_p50,
+    ),
+    Figure(
+        "state_get_ms_p50", "get ms", "state read time p50", "ms", ".1f",
+        lambda s: s.state.get_ms_p50,
+    ),
+    Figure(
+        "state_objective_violated_pct", "Tmax viol. %", "state writes slower than their Tmax",
+        "%", ".1f", lambda s: _percent(s.state.objective_violated_ratio),
+    ),
+    Figure(
         "scheduling_ms_mean", "sched. ms", "scheduling decision mean", "ms", ".2f",
         lambda s: s.decisions.scheduling_ms_mean,
     ),

@@ -101,6 +101,15 @@ def summarise(
         if access.operation == "put" and access.locality == "remote"
     )
     read_hops = [a.hops for a in reads if a.hops is not None]
+    puts = [
+        access
+        for record in records
+        if record.request_id in measured_ids
+        for access in record.state_accesses
+        if access.operation == "put"
+    ]
+    budgeted = [a for a in puts if a.budget_ms is not None]
+    violated = [a for a in budgeted if a.seconds * 1e3 > (a.budget_ms or 0.0)]
     storage_ms = [
         sum(access.seconds for access in record.state_accesses) * 1e3
         for record in records
@@ -134,7 +143,7 @@ def summarise(
             violated=sum(1 for r in checked if not r["slo_met"]),
             violation_rate=_mean([0.0 if r["slo_met"] else 1.0 for r in checked]),
         ),
-        throughput_per_s=_round(len(done) / measured_s) if measured_s > 0 else None,
+        throughput_per_s=_throughput_per_s(run, measured, done, measured_s),
         measured_s=_round(measured_s),
         state=StateFigures(
             accesses=len(reads),
@@ -146,6 +155,9 @@ def summarise(
             moved_mb=_round(moved_bytes / 1e6),
             read_hops_mean=_mean(read_hops),
             storage_ms_p50=_median(storage_ms),
+            put_ms_p50=_median([a.seconds * 1e3 for a in puts]),
+            puts_with_objective=len(budgeted),
+            objective_violated_ratio=_round(len(violated) / len(budgeted)) if budgeted else None,
         ),
         decisions=DecisionFigures(
             scheduling_ms_mean=_mean(scheduling_ms),
@@ -211,6 +223,18 @@ def _last_counters(rows: Sequence[Row]) -> dict[str, float]:
     for row in rows:
         last[row["counter"]] = float(row["value"])
     return dict(sorted(last.items()))
+
+
+def _throughput_per_s(
+    run: RunDocument, measured: Sequence[Row], done: Sequence[Row], measured_s: float
+) -> float | None:
+    """Completed requests per second of the measured span; for a burst, of its makespan
+    (first sent to last completed), as Databelt's parallel workflows are timed."""
+    if run.arrival.model == "burst":
+        if not done:
+            return None
+        measured_s = max(r["end_unix"] for r in done) - min(r["sent_unix"] for r in measured)
+    return _round(len(done) / measured_s) if measured_s > 0 else None
 
 
 def _measured_s(run: RunDocument) -> float:

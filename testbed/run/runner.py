@@ -139,6 +139,7 @@ class Run:
             arrival=Arrival(
                 model=arrival.model,
                 rate_per_s=arrival.rate_per_s,
+                count=arrival.count,
                 seed=arrival.seed,
                 warmup_s=arrival.warmup_s,
                 requests=sum(len(offsets) for _, offsets in self.submissions),
@@ -289,10 +290,12 @@ class Run:
                 view.update(
                     elapsed_s, "sending" if sending else "draining", sim_time, tick, figures
                 )
+                # Done when every request planned was sent and answered (a burst ends as
+                # soon as its last request does), or when the drain runs out.
                 all_done = (
                     figures.sent >= driver.planned and figures.pending == 0 and not driver.placing
                 )
-                if not sending and (all_done or elapsed_s > self.duration_s + DRAIN_S):
+                if all_done or (not sending and elapsed_s > self.duration_s + DRAIN_S):
                     return
 
 

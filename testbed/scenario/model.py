@@ -483,10 +483,13 @@ class PlatformSpec(Model):
 
 
 class ArrivalSpec(Model):
-    """When requests arrive: a seeded model or a trace of arrival times."""
+    """When requests arrive: a seeded model or a trace of arrival times. `burst` sends
+    `count` requests at once at the end of warm-up (Databelt's parallel workflows); its
+    throughput is the requests completed over the burst's makespan."""
 
-    model: Literal["poisson", "constant", "single", "trace"] = "poisson"
+    model: Literal["poisson", "constant", "single", "trace", "burst"] = "poisson"
     rate_per_s: PositiveFloat | None = None
+    count: int | None = Field(default=None, gt=0, le=10_000)
     file: ExistingFile | None = None
     seed: int = 0
     warmup_s: Seconds = Field(default=0.0, alias="warmup", ge=0)
@@ -497,6 +500,8 @@ class ArrivalSpec(Model):
             raise ValueError(f"arrival model {self.model} needs rate_per_s")
         if self.model == "trace" and self.file is None:
             raise ValueError("arrival model trace needs file")
+        if self.model == "burst" and self.count is None:
+            raise ValueError("arrival model burst needs count")
         return self
 
 

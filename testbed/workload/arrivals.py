@@ -19,6 +19,9 @@ def arrival_offsets_s(spec: ArrivalSpec, duration_s: float) -> np.ndarray:
     """Sorted arrival offsets in [0, duration_s) for the spec's model."""
     if spec.model == "single":
         return np.zeros(1)
+    if spec.model == "burst":
+        assert spec.count is not None
+        return np.full(spec.count, min(spec.warmup_s, duration_s))
     if spec.model == "trace":
         assert spec.file is not None
         offsets = read_trace_s(spec.file)

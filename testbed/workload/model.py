@@ -14,6 +14,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from testbed.constants import MAX_CONCURRENCY
+
 PositiveMs = Annotated[float, Field(gt=0)]
 
 
@@ -119,6 +121,9 @@ class FunctionInstance(Model):
     outputs: tuple[str, ...] = ()
     init_payload: dict[str, str] = {}
     max_instances: int | None = Field(default=None, gt=0)
+    concurrency: int = Field(default=1, ge=1, le=MAX_CONCURRENCY)
+    """Invocations of one instance at once: 1 as EDGELESS (one at a time), more as a
+    Knative service's container concurrency (Databelt's functions)."""
     placement: Placement = Placement()
     resources: TaskResources = TaskResources()
 

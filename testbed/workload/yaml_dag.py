@@ -27,6 +27,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from testbed.constants import MAX_CONCURRENCY
 from testbed.scenario.model import ExistingFile
 from testbed.workload.graph import cycle_problem, reference_problems
 from testbed.workload.model import (
@@ -94,6 +95,7 @@ class FunctionSpec(_Raw):
     exec_ms: dict[Arch, Annotated[DurationMs, Field(gt=0)]] = Field(default={}, alias="exec")
     init: Annotated[dict[str, str], BeforeValidator(_init)] = {}
     max_instances: int | None = Field(default=None, gt=0)
+    concurrency: int = Field(default=1, ge=1, le=MAX_CONCURRENCY)
     placement: PlacementSpec = PlacementSpec()
     next: list[Annotated[NextSpec, BeforeValidator(_target)]] = []
 
@@ -151,6 +153,7 @@ def _function(name: str, spec: FunctionSpec) -> FunctionInstance:
         outputs=tuple(item.output for item in spec.next),
         init_payload=spec.init,
         max_instances=spec.max_instances,
+        concurrency=spec.concurrency,
         placement=Placement(
             node_id_match_any=spec.placement.nodes,
             label_match_all=spec.placement.labels,

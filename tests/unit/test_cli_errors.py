@@ -14,6 +14,7 @@ from testbed.emulation import runstate
 REPO = Path(__file__).resolve().parents[2]
 DEMO = str(REPO / "topologies/demo.yaml")
 CHAIN = str(REPO / "functions/vector_mul/workflow-chain.json")
+REPRODUCTIONS = REPO / "reproductions"
 
 CASES: list[tuple[list[str], str]] = [
     (["frobnicate"], "No such command"),
@@ -44,11 +45,14 @@ CASES: list[tuple[list[str], str]] = [
     (["records", "--last", "0"], "--last"),
     (["records"], "no testbed is up"),
     (["run", DEMO, "--backend", "magic"], "--backend: must be one of"),
-    (["run", DEMO, "--set", "workload.arrival.model=burst"], "workload.arrival.model: must be"),
+    (["run", DEMO, "--set", "workload.arrival.model=flood"], "workload.arrival.model: must be"),
     (["report", "/nonexistent/run"], "/nonexistent/run: no such folder"),
     (["experiment", DEMO, "--vary", "platform.scheduler"], "--vary platform.scheduler:"),
     (["experiment", DEMO, "--repeat", "0"], "--repeat"),
     (["experiment", DEMO, "--backend", "magic"], "--backend: must be one of"),
+    (["reproduce", "/nonexistent.yaml"], "/nonexistent.yaml: cannot read"),
+    (["reproduce", str(REPRODUCTIONS / "databelt.yaml"), "--only", "x"], "--only x: "),
+    (["run", DEMO, "--set", "workload.arrival.model=burst"], "arrival model burst needs count"),
     (["bench", "topology", "--topologies", "/nonexistent"], "--topologies: /nonexistent"),
     (["bench", "network", "--sizes", "a,b"], "--sizes: comma-separated node counts"),
     (["bench", "network", "--sizes", "2"], "--sizes: each count must be >= 3"),

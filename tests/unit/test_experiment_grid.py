@@ -51,7 +51,30 @@ def test_no_vary_gives_the_scenario_as_given_repeated() -> None:
 
 
 def test_values_are_stripped_and_kept_in_order() -> None:
-    assert parse_vary(["time.speed = 1, 10 ,100"]) == [Vary("time.speed", ("1", "10", "100"))]
+    assert parse_vary(["time.speed = 1, 10 ,100"]) == [
+        Vary(("time.speed",), (("1",), ("10",), ("100",)))
+    ]
+
+
+def test_fields_joined_with_plus_vary_together_not_crossed() -> None:
+    runs = plan_runs(
+        [
+            "platform.state=databelt,local",
+            "workload.request.size + platform.propagation.max_latency = 1000000+100ms,5e7+710ms",
+        ],
+        1,
+    )
+    assert [run.combination for run in runs] == [
+        {"platform.state": state, "workload.request.size": size,
+         "platform.propagation.max_latency": tmax}
+        for state in ("databelt", "local")
+        for size, tmax in (("1000000", "100ms"), ("5e7", "710ms"))
+    ]  # fmt: skip
+    assert runs[1].name == "state=databelt_size=5e7_max_latency=710ms_r1"
+    assert runs[1].overrides == [
+        "platform.state=databelt", "workload.request.size=5e7",
+        "platform.propagation.max_latency=710ms",
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -73,6 +96,10 @@ def test_values_are_stripped_and_kept_in_order() -> None:
         ),
         (["a..b=1,2"], [], "--vary a..b=1,2: "),
         (["x=a/b,a-b"], [], "--vary x=a/b,a-b: two values give the same run name"),
+        (["x+y=1+2,3"], [], "--vary x+y=1+2,3: '3' gives 1 value(s) for 2 fields"),
+        (["x+x=1+2"], [], "--vary x+x=1+2: a field is named twice"),
+        (["x+=1+2"], [], "--vary x+=1+2: expected key=v1,v2"),
+        (["x=1", "y+x=1+2"], [], "--vary y+x=1+2: x is varied twice"),
     ],
 )
 def test_each_mistake_names_the_vary_value(

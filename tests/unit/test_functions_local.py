@@ -132,3 +132,15 @@ def test_databelt_bundles_arrive_whole_one_by_one_or_fused(workflow: str) -> Non
     assert [m for _, who, m in runtime.logs if who == "alarm"] == ["request 4: 30 bytes arrived"]
     fused = runtime.state.get_fused()
     assert sorted(fused) == (["s1", "s2", "s3"] if "fused" in workflow else [])
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_databelt_requests_size_their_bundle_and_say_if_it_is_fused(fused: bool) -> None:
+    """`bundle` and `fused` in the request (Databelt's 1-5 states, one by one or fused) win
+    over the workflow's settings, all down the chain."""
+    runtime = _runtime("databelt/workflow-pinned.yaml")
+    request = {"id": 5, "size": 10, "bundle": 5, "fused": fused}
+    runtime.cast("preprocess", request, source="edge-ingress")
+    runtime.run()
+    assert [m for _, who, m in runtime.logs if who == "alarm"] == ["request 5: 50 bytes arrived"]
+    assert sorted(runtime.state.get_fused()) == (["s1", "s2", "s3", "s4", "s5"] if fused else [])

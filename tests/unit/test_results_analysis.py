@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from testbed.platform.contract import InvocationRecord, StateAccess
-from testbed.results.documents import Edge, Placement, Policies, RunDocument
+from testbed.results.documents import Arrival, Edge, Placement, Policies, RunDocument
 from testbed.results.requests import RequestAnalysis, RunFacts
 from testbed.results.state_puts import state_put_rows
 from testbed.results.summary import summarise
@@ -127,9 +127,12 @@ def test_summary_counts_measured_requests_and_local_state_reads() -> None:
         StateAccess(key="k", node="cloud", locality="remote", operation="get", size_bytes=5,
                     seconds=0.02, hit=True, decision_ms=None, hops=3),
         StateAccess(key="k", node="sat", locality="local", operation="put", size_bytes=5,
-                    seconds=0.001, hit=None, decision_ms=0.25),
+                    seconds=0.001, hit=None, decision_ms=0.25, budget_ms=100.0),
         StateAccess(key="k", node="cloud", locality="remote", operation="put",
-                    size_bytes=3_000_000, seconds=0.5, hit=None, decision_ms=0.25, hops=2),
+                    size_bytes=3_000_000, seconds=0.5, hit=None, decision_ms=0.25, hops=2,
+                    budget_ms=100.0),
+        StateAccess(key="k", node="cloud", locality="remote", operation="put", size_bytes=5,
+                    seconds=0.2, hit=None, decision_ms=0.25, hops=2),
     )  # fmt: skip
     records = _chain(T0 + 2, "a") + _chain(T0 + 3, "b", hop_ms=40.0) + _chain(T0 + 0.5, "w")
     records[2] = records[2].model_copy(update={"state_accesses": reads})
@@ -147,9 +150,13 @@ def test_summary_counts_measured_requests_and_local_state_reads() -> None:
     }  # fmt: skip
     assert summary.slo.model_dump() == {"checked": 2, "violated": 1, "violation_rate": 0.5}
     assert summary.state.local_ratio == 0.5 and summary.state.accesses == 2
-    assert summary.state.moved_mb == 3.0, "remote puts only"
     assert summary.state.read_hops_mean == 3.0, "reads whose hops are known"
-    assert summary.state.storage_ms_p50 == pytest.approx(522.0), "the invocation's accesses"
+    assert summary.state.moved_mb == 3.0, "remote puts only"
+    assert summary.state.storage_ms_p50 == pytest.approx(722.0), "the invocation's accesses"
+    assert summary.state.put_ms_p50 == pytest.approx(200.0)
+    # Of the two writes placed against a Tmax of 100 ms, the 500 ms one broke it.
+    assert summary.state.puts_with_objective == 2
+    assert summary.state.objective_violated_ratio == 0.5
     assert summary.decisions.scheduling_ms_mean == 1.0
     assert summary.decisions.state_ms_mean == 0.25
     assert summary.throughput_per_s == pytest.approx(2 / 10)
@@ -188,3 +195,13 @@ def test_state_puts_are_compared_pair_by_pair_with_the_path_they_crossed() -> No
         20.0,
         False,
     )
+
+
+def test_a_bursts_throughput_is_its_requests_over_its_makespan() -> None:
+    """Databelt's parallel workflows: N sent at once, timed until the last one ends."""
+    records = _chain(T0 + 2, "a") + _chain(T0 + 2, "b", hop_ms=1040.0)
+    analysis = _analysis(records)
+    burst = RUN.model_copy(update={"arrival": Arrival(model="burst", count=2)})
+    summary = summarise(burst, analysis.request_rows(), [], records, [], [], [])
+    makespan_s = 0.012 + 0.004 + 1.040 + 0.050
+    assert summary.throughput_per_s == pytest.approx(2 / makespan_s, abs=1e-3)

@@ -77,7 +77,8 @@ SUMMARY_AS_WRITTEN: dict[str, Any] = {
     "state": {
         "accesses": 6, "local": 4, "remote": 2, "local_ratio": 0.667, "get_ms_p50": 0.4,
         "remote_get_ms_p50": None, "moved_mb": 1.5, "read_hops_mean": 0.5,
-        "storage_ms_p50": 12.0,
+        "storage_ms_p50": 12.0, "put_ms_p50": 30.0, "puts_with_objective": 3,
+        "objective_violated_ratio": 0.333,
     },
     "decisions": {
         "scheduling_ms_mean": 1.5, "scheduling_ms_p95": 2.5, "state_ms_mean": None,

@@ -116,8 +116,9 @@ def test_put_goes_to_the_chosen_node_and_get_reads_where_the_key_says(redis_serv
     assert sync_client(redis_servers["n2"]).get("r1:n2:detect") == b"x" * 1000
     assert sync_client(redis_servers["n1"]).exists("r1:n2:detect", "r1:n1:detect") == 0
     assert [
-        (r.key, r.node, r.locality, r.operation, r.size_bytes, r.hit, r.hops) for r in records
-    ] == [("r1:n2:detect", "n2", "remote", "put", 1000, None, 1)]
+        (r.key, r.node, r.locality, r.operation, r.size_bytes, r.hit, r.hops, r.budget_ms)
+        for r in records
+    ] == [("r1:n2:detect", "n2", "remote", "put", 1000, None, 1, 100)]
 
     async def get_from(store: StateStore):
         return await store.get(StateKey.parse("r1:n2:detect")), store.records
@@ -125,9 +126,9 @@ def test_put_goes_to_the_chosen_node_and_get_reads_where_the_key_says(redis_serv
     # One read, straight to the holder the key names: no guess at this node first.
     data, records = run(redis_servers, "n1", "databelt", get_from)
     assert data == b"x" * 1000
-    assert [(r.key, r.node, r.locality, r.size_bytes, r.hit, r.hops) for r in records] == [
-        ("r1:n2:detect", "n2", "remote", 1000, True, 1)
-    ]
+    assert [
+        (r.key, r.node, r.locality, r.size_bytes, r.hit, r.hops, r.budget_ms) for r in records
+    ] == [("r1:n2:detect", "n2", "remote", 1000, True, 1, None)]
     data, records = run(redis_servers, "n2", "databelt", get_from)
     assert data == b"x" * 1000
     assert [(r.locality, r.hit, r.hops) for r in records] == [("local", True, 0)]

@@ -10,6 +10,8 @@ import pytest
 import yaml
 
 from testbed.errors import UserError
+from testbed.platform.control.deploy import deploy_specs
+from testbed.platform.control.placement import PlacedFunction
 from testbed.workload.loader import load_workflow
 from testbed.workload.model import Arch, ResourceKind
 
@@ -50,6 +52,17 @@ def test_every_shipped_workflow_loads() -> None:
     for path in SHIPPED:
         workflow = load_workflow(path)
         assert workflow.functions and all(f.code.is_file() for f in workflow.functions)
+
+
+def test_concurrency_is_one_as_edgeless_unless_the_function_allows_more() -> None:
+    """Databelt's functions run as Knative services (many invocations at once); the deploy
+    body carries the number to the agent."""
+    databelt = load_workflow(FUNCTIONS / "databelt" / "workflow-pinned.yaml")
+    placed = [PlacedFunction(f.name, "n", f"i-{f.name}", "test", 0.0) for f in databelt.functions]
+    specs = deploy_specs(databelt, placed)
+    assert {spec.concurrency for spec in specs.values()} == {100}
+    wildfire = load_workflow(FUNCTIONS / "wildfire" / "workflow.yaml")
+    assert {f.concurrency for f in wildfire.functions} == {1}
 
 
 def test_wildfire_carries_the_published_slos() -> None:
@@ -145,6 +158,7 @@ YAML_OK: dict[str, Any] = {
         ),
         ({"functions": {"a": {"code": "f.py", "init": "novalue"}}}, "functions.a.init: "),
         ({"functions": {"a": {"code": "f.py", "colour": 1}}}, "functions.a.colour: unknown key"),
+        ({"functions": {"a": {"code": "f.py", "concurrency": 0}}}, "functions.a.concurrency: "),
         ({"functions": {}}, "functions: needs at least 1"),
         ({"resources": {"r": {"type": "redis"}}}, "resources.r.type: resource class 'redis'"),
         ({"resources": {"a": {"type": "file-log"}}}, "resources.a: name 'a' given twice"),

@@ -16,6 +16,13 @@ def test_single_is_one_request_at_the_start() -> None:
     assert arrival_offsets_s(ArrivalSpec(model="single"), 60).tolist() == [0.0]
 
 
+def test_burst_is_count_requests_at_once_when_warm_up_ends() -> None:
+    spec = ArrivalSpec(model="burst", count=3, warmup="5s")
+    assert arrival_offsets_s(spec, 60).tolist() == [5.0, 5.0, 5.0]
+    with pytest.raises(ValueError, match="arrival model burst needs count"):
+        ArrivalSpec(model="burst")
+
+
 def test_constant_is_evenly_spaced_within_the_duration() -> None:
     offsets = arrival_offsets_s(ArrivalSpec(model="constant", rate_per_s=2), 3)
     assert offsets.tolist() == [0.0, 0.5, 1.0, 1.5, 2.0, 2.5]

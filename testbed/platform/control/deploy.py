@@ -72,6 +72,7 @@ def deploy_specs(
                 if target in by_name
             },
             state=state_settings(workflow, function.name, by_name, propagation),
+            concurrency=function.concurrency,
         )
     return specs
 

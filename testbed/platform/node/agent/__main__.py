@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from aiohttp import web
@@ -25,6 +26,11 @@ from testbed.platform.node.agent.state_backend import StateBackend
 from testbed.platform.node.runtime.gpu import detect_gpu
 from testbed.platform.node.state import make_state_policy
 from testbed.plugins import RUNTIME_POLICIES, STATE_POLICIES
+
+HANDLER_THREADS = 64
+"""Worker threads for function handlers, whatever the host's CPU count (Python's default
+is CPUs + 4): a handler mostly waits on its state accesses and messages, so a function
+that allows many invocations at once must not queue behind a handful of threads."""
 
 
 def _peer(text: str) -> tuple[str, tuple[str, int]]:
@@ -61,6 +67,7 @@ async def serve(args: argparse.Namespace) -> None:
     """Run until a termination signal, then shut down in reverse order of start."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    loop.set_default_executor(ThreadPoolExecutor(HANDLER_THREADS, thread_name_prefix="handler"))
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     async with contextlib.AsyncExitStack() as started:

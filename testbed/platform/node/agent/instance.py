@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -14,8 +15,51 @@ from testbed.platform.node.runtime.policy import FunctionRuntime
 from testbed.workload.modules import load_function_module
 
 
+class HandlerGate:
+    """Up to `concurrency` message handlers of an instance at once (1: one at a time, as in
+    EDGELESS); init and stop run alone: once one waits, new handlers wait behind it, and it
+    starts when the handlers running have finished."""
+
+    def __init__(self, concurrency: int) -> None:
+        self._concurrency = concurrency
+        self._slots = asyncio.Semaphore(concurrency)
+        self._alone = asyncio.Lock()
+        self._open = asyncio.Event()
+        self._open.set()
+
+    @asynccontextmanager
+    async def handler(self) -> AsyncIterator[None]:
+        while True:
+            await self._open.wait()
+            await self._slots.acquire()
+            if self._open.is_set():
+                break
+            self._slots.release()  # an init or stop came first: it goes before
+        try:
+            yield
+        finally:
+            self._slots.release()
+
+    @asynccontextmanager
+    async def alone(self) -> AsyncIterator[None]:
+        """Every slot, taken one by one (one taker at a time, so two never deadlock)."""
+        async with self._alone:
+            self._open.clear()
+            taken = 0
+            try:
+                for _ in range(self._concurrency):
+                    await self._slots.acquire()
+                    taken += 1
+                yield
+            finally:
+                for _ in range(taken):
+                    self._slots.release()
+                self._open.set()
+
+
 class Instance:
-    """One instance; its handlers run one at a time (`lock`), as in EDGELESS."""
+    """One instance; its message handlers pass its `gate` (one at a time unless the
+    function allows more)."""
 
     def __init__(
         self,
@@ -28,7 +72,7 @@ class Instance:
         self.code = code
         self.classification = classification
         self.runtime = runtime
-        self.lock = asyncio.Lock()
+        self.gate = HandlerGate(spec.concurrency)
         self.module: ModuleType | None = None
         self.saved_state: Any = None
         self.restarts = 0

@@ -153,9 +153,9 @@ class Agent:
         if spec.state_from is not None:
             instance.saved_state = await self._state_of(spec.state_from)
         # Registered before handle_init: a timer or message it triggers at once (a client's
-        # first tick, say) must find the instance; the lock holds them until init is done.
+        # first tick, say) must find the instance; the gate holds them until init is done.
         self.instances[spec.instance] = instance
-        async with instance.lock:
+        async with instance.gate.alone():
             _, record = await self._run(
                 instance, "handle_init", NO_DELIVERY, dict(spec.init_payload),
                 instance.saved_state,
@@ -181,7 +181,7 @@ class Agent:
         """Stop an instance (KeyError if unknown); its timers die with it."""
         instance = self.instances.pop(instance_id)
         instance.cancel_timers()
-        async with instance.lock:
+        async with instance.gate.alone():
             _, record = await self._run(instance, "handle_stop", NO_DELIVERY)
         return record
 
@@ -209,8 +209,9 @@ class Agent:
     async def _invoke(
         self, instance: Instance, handler: str, delivery: Delivery, msg: Any
     ) -> tuple[Any, InvocationRecord]:
-        """One message handler run; a raising handler restarts the instance."""
-        async with instance.lock:
+        """One message handler run; a raising handler restarts the instance (handlers
+        running beside it finish on the module they started with)."""
+        async with instance.gate.handler():
             if instance.failure is not None:
                 raise RuntimeError(f"instance {instance.id} is down: {instance.failure}")
             result, record = await self._run(instance, handler, delivery, delivery.src, msg)
@@ -239,7 +240,7 @@ class Agent:
     async def _run(
         self, instance: Instance, handler: str, delivery: Delivery, *args: Any
     ) -> tuple[Any, InvocationRecord]:
-        """Run one handler in a worker thread (caller holds the lock) and record it.
+        """Run one handler in a worker thread (caller holds its gate) and record it.
 
         A missing handle_init/handle_stop is no error; a missing message handler is.
         """

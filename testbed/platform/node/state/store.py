@@ -10,6 +10,7 @@ with its locality, bytes, time and hops.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping
 from typing import Literal
@@ -52,7 +53,7 @@ class StateStore:
         key = StateKey(chain, placement.node, name)
         started = time.perf_counter()
         await self.clients[key.holder].set(key.text, data)
-        self._record(key, "put", len(data), started, None, decision_ms)
+        self._record(key, "put", len(data), started, None, decision_ms, max_latency_ms)
         return key
 
     async def get(self, key: StateKey, name: str | None = None) -> bytes | None:
@@ -82,7 +83,7 @@ class StateStore:
         key = StateKey(chain, placement.node)
         started = time.perf_counter()
         await self.clients[key.holder].hset(key.text, mapping=dict(states))
-        self._record(key, "put", size_bytes, started, None, decision_ms)
+        self._record(key, "put", size_bytes, started, None, decision_ms, max_latency_ms)
         return key
 
     async def get_fused(self, key: StateKey) -> dict[str, bytes]:
@@ -124,6 +125,7 @@ class StateStore:
         started: float,
         hit: bool | None,
         decision_ms: float | None = None,
+        budget_ms: float | None = None,
     ) -> None:
         seconds = time.perf_counter() - started
         locality: Literal["local", "remote"] = "local" if key.holder == self.local else "remote"
@@ -131,5 +133,6 @@ class StateStore:
             key=key.text, node=key.holder, locality=locality, operation=operation,
             size_bytes=size_bytes, seconds=seconds, hit=hit, decision_ms=decision_ms,
             hops=self._hops(key.holder),
+            budget_ms=budget_ms if budget_ms is not None and math.isfinite(budget_ms) else None,
         )  # fmt: skip
         self.records.append(access)
