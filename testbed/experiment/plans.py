@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from testbed.errors import UserError
 from testbed.experiment.grid import plan_runs
 from testbed.scenario.model import Name
-from testbed.scenario.problems import validation_problems
+from testbed.scenario.problems import repeated, validation_problems
 from testbed.scenario.units import Seconds
 
 
@@ -47,8 +47,7 @@ class ReproductionPlan(BaseModel):
     @field_validator("experiments")
     @classmethod
     def _unique(cls, value: list[PlannedExperiment]) -> list[PlannedExperiment]:
-        names = [experiment.name for experiment in value]
-        twice = sorted({name for name in names if names.count(name) > 1})
+        twice = repeated(experiment.name for experiment in value)
         if twice:
             raise ValueError(f"two experiments are named {twice[0]}")
         return value

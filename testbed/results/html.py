@@ -434,6 +434,14 @@ def _summary_rows(summary: Summary) -> list[tuple[str, Any]]:
         ("local-state ratio", _percent(state.local_ratio)),
         ("state get p50 (ms)", state.get_ms_p50),
         ("remote state get p50 (ms)", state.remote_get_ms_p50),
+        ("state put (migration) p50 (ms)", state.put_ms_p50),
+        ("state moved to other nodes (MB)", state.moved_mb),
+        ("links a state read crossed (mean)", state.read_hops_mean),
+        ("state access time per invocation p50 (ms)", state.storage_ms_p50),
+        (
+            "state puts slower than their Tmax",
+            f"{_percent(state.objective_violated_ratio)} of {state.puts_with_objective}",
+        ),
         (
             "scheduling decision mean / p95 (ms)",
             _pair(decisions.scheduling_ms_mean, decisions.scheduling_ms_p95),

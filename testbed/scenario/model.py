@@ -26,6 +26,7 @@ from pydantic import (
 
 from testbed.constants import LINUX_CONGESTION_CONTROL, NODE_SLOW_START_AFTER_IDLE
 from testbed.plugins import RUNTIME_POLICIES, SCHEDULERS, STATE_POLICIES
+from testbed.scenario.problems import repeated
 from testbed.scenario.units import Bytes, Seconds
 
 SCENARIO_VERSION = 1
@@ -163,7 +164,7 @@ class ConstellationSpec(Model):
         if not self.shells and self.tle is None:
             raise ValueError("needs at least one of shells or tle")
         names = [shell.name for shell in self.shells] + ([self.tle.name] if self.tle else [])
-        duplicates = sorted({name for name in names if names.count(name) > 1})
+        duplicates = repeated(names)
         if duplicates:
             raise ValueError(f"shell names must be unique, repeated: {', '.join(duplicates)}")
         return self

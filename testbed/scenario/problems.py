@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from pydantic import ValidationError
+
+
+def repeated(items: Iterable[str]) -> list[str]:
+    """The items given more than once, sorted (names that must be unique)."""
+    seen = list(items)
+    return sorted({item for item in seen if seen.count(item) > 1})
 
 
 def field_path(loc: Sequence[str | int]) -> str:

@@ -52,6 +52,11 @@ class Snapshot:
     active: np.ndarray
 
 
+FIXED_DELAYS_KEPT = 4
+"""Snapshots whose fixed-link delay matrix the engine keeps (a placement asks of two: now
+and the prediction horizon)."""
+
+
 class TopologyEngine:
     """Positions, links and paths of one scenario; `close()` ends search helper processes.
 
@@ -88,6 +93,8 @@ class TopologyEngine:
         self._standalone_km = np.full((sum(node.standalone for node in self.nodes), 3), np.nan)
         self._leg_delay_ms = np.array([node.link_delay_ms for node in self.nodes])
         self.search = PathSearch(workers)
+        self._fixed_delay_ms: list[tuple[Snapshot, np.ndarray]] = []
+        """With fixed links: the delay matrices of the last snapshots rows were asked of."""
 
     @property
     def node_names(self) -> list[str]:
@@ -163,7 +170,7 @@ class TopologyEngine:
         fixed links, the row of the whole matrix)."""
         k = self.node_index(source)
         if self.fixed:
-            return self.path_matrix(snapshot).delay_ms[k].copy()
+            return self._fixed_delays_ms(snapshot)[k].copy()
         weights = dijkstra(snapshot.graph.matrix, directed=True, indices=self.nodes[k].vertex)
         paths = decode_path_weights(weights)
         delay_ms = self._leg_delay_ms[k] + paths.delay_ms[self._vertex] + self._leg_delay_ms
@@ -171,6 +178,19 @@ class TopologyEngine:
         latency_ms = np.where(reachable, delay_ms, np.nan)
         latency_ms[k] = 0.0
         return latency_ms
+
+    def _fixed_delays_ms(self, snapshot: Snapshot) -> np.ndarray:
+        """The whole delay matrix of `snapshot` with its fixed links, computed once per
+        snapshot (a scheduler asks a row per candidate of the same few instants)."""
+        for seen, delay_ms in self._fixed_delay_ms:
+            if seen is snapshot:
+                return delay_ms
+        delay_ms = self.path_matrix(snapshot).delay_ms
+        self._fixed_delay_ms = [
+            *self._fixed_delay_ms[-(FIXED_DELAYS_KEPT - 1) :],
+            (snapshot, delay_ms),
+        ]
+        return delay_ms
 
     def paths(self, moment: datetime, names: Sequence[str] | None = None) -> PathMatrix:
         """Best paths between emulated nodes at `moment` (now or in the future alike)."""

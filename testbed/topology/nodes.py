@@ -26,6 +26,7 @@ from testbed.orbit.frames import ecef_to_lat_lon_deg
 from testbed.orbit.timebase import tick_instants
 from testbed.scenario.model import BoundingBox, NodeKind, NodeSpec, Scenario
 from testbed.scenario.naming import satellite_node_name
+from testbed.scenario.problems import repeated
 from testbed.scenario.references import standalone
 from testbed.topology.links import GroundSites
 
@@ -116,9 +117,9 @@ def resolve_nodes(
                 )
             )
     names = [node.name for node in nodes]
-    repeated = sorted({name for name in names if names.count(name) > 1})
-    if repeated:
-        raise UserError(f"{label}: nodes: repeated node name(s): {', '.join(repeated)}")
+    twice = repeated(names)
+    if twice:
+        raise UserError(f"{label}: nodes: repeated node name(s): {', '.join(twice)}")
     return nodes
 
 

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from testbed.errors import UserError
 from testbed.scenario.loader import read_yaml
-from testbed.scenario.problems import validation_problems
+from testbed.scenario.problems import repeated, validation_problems
 from testbed.workload.edgeless_json import workflow_from_json
 from testbed.workload.model import Workflow
 from testbed.workload.yaml_dag import workflow_from_yaml
@@ -21,9 +21,9 @@ from testbed.workload.yaml_dag import workflow_from_yaml
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     keys = [key for key, _ in pairs]
-    repeated = sorted({key for key in keys if keys.count(key) > 1})
-    if repeated:
-        raise ValueError(f"key {repeated[0]!r} given twice")
+    twice = repeated(keys)
+    if twice:
+        raise ValueError(f"key {twice[0]!r} given twice")
     return dict(pairs)
 
 

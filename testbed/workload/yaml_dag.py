@@ -29,6 +29,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 
 from testbed.constants import MAX_CONCURRENCY
 from testbed.scenario.model import ExistingFile
+from testbed.scenario.problems import repeated
 from testbed.workload.graph import cycle_problem, reference_problems
 from testbed.workload.model import (
     INGRESS_OUTPUT,
@@ -103,9 +104,9 @@ class FunctionSpec(_Raw):
     @classmethod
     def _channels_unique(cls, value: list[NextSpec]) -> list[NextSpec]:
         outputs = [item.output for item in value]
-        repeated = sorted({o for o in outputs if outputs.count(o) > 1})
-        if repeated:
-            raise ValueError(f"output channel used twice: {', '.join(repeated)} (set `output`)")
+        twice = repeated(outputs)
+        if twice:
+            raise ValueError(f"output channel used twice: {', '.join(twice)} (set `output`)")
         return value
 
     @model_validator(mode="after")

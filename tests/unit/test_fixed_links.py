@@ -111,6 +111,17 @@ def test_a_fixed_link_beside_the_orbits_shortens_the_paths_that_use_it(tmp_path:
     snapshot = engine.snapshot(moment)
     row = engine.latencies_from(snapshot, names[1])
     np.testing.assert_allclose(row, engine.path_matrix(snapshot).delay_ms[paths.index(names[1])])
+    # Every row of one snapshot from one search; another snapshot gets its own.
+    matrix = engine.path_matrix(snapshot).delay_ms
+    for name in names[:3]:
+        np.testing.assert_allclose(engine.latencies_from(snapshot, name), matrix[paths.index(name)])
+    later = engine.snapshot(engine.tick_times()[1])
+    np.testing.assert_allclose(
+        engine.latencies_from(later, names[1]),
+        engine.path_matrix(later).delay_ms[paths.index(names[1])],
+    )
+    row[:] = -1.0
+    assert engine.latencies_from(snapshot, names[1])[0] != -1.0, "a copy, not the kept matrix"
     subset = engine.path_matrix(snapshot, [names[1], "balloon"])
     assert subset.latency_ms(names[1], "balloon") == pytest.approx(2.5), "relays off the subset"
 

@@ -124,6 +124,26 @@ def test_radii_include_their_boundary_and_never_grow() -> None:
     assert chosen == ["ground-in", "cloud-in", "anchor", "edge-in", "sat-in"]
 
 
+def test_a_node_with_no_place_on_earth_is_near_every_node_and_they_near_it() -> None:
+    """Standalone nodes of fixed links (no position): the latency filters decide."""
+    nowhere = np.full(3, np.nan)
+    cluster = Cluster(
+        [
+            node("anchor"),
+            node("sat-far", "satellite", 5000),
+            Node("sat-hand", "satellite", "x86_64", 1000.0, 1024.0, nowhere, P1),
+            Node("cloud-hand", "cloud", "x86_64", 1000.0, 1024.0, nowhere, None),
+        ]
+    )
+    assert names_of(cluster, vicinity(cluster, 0)) == ["cloud-hand", "anchor", "sat-hand"]
+    assert names_of(cluster, vicinity(cluster, 2)) == [
+        "cloud-hand",
+        "anchor",
+        "sat-far",
+        "sat-hand",
+    ]
+
+
 def test_each_pool_is_walked_in_list_order_not_nearest_first() -> None:
     cluster = Cluster(
         [

@@ -8,6 +8,9 @@ cloud sites within 500 km filling what the stations left of those 120; edge node
 list order, not nearest first, and never widens a radius. Data sources do not move the
 search. A task without a predecessor draws the same numbers of nodes per pool at random,
 with replacement, from a generator seeded with 500 (the original's seed).
+
+A node with no place on Earth (a standalone node of fixed links, which the original cannot
+describe) is near every node, and every node is near it: the latency filters decide.
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ def vicinity(cluster: Cluster, anchor: int) -> np.ndarray:
 
     def within(kind: str, radius_km: float, cap: int) -> np.ndarray:
         members = cluster.members[kind]
-        return members[distance_km[members] <= radius_km][: max(cap, 0)]
+        near = (distance_km[members] <= radius_km) | np.isnan(distance_km[members])
+        return members[near][: max(cap, 0)]
 
     stations = within("ground", GROUND_RADIUS_KM, GROUND_CAP)
     cloud = within("cloud", GROUND_RADIUS_KM, GROUND_CAP - len(stations))
