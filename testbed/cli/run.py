@@ -112,7 +112,8 @@ def experiment(
         typer.Option(
             "--vary",
             metavar="KEY=V1,V2",
-            help="Values to compare: --vary platform.scheduler=hyperdrive,random.",
+            help="Values to compare: --vary platform.scheduler=hyperdrive,random; fields "
+            "joined with + vary together: --vary a+b=1+x,2+y.",
         ),
     ] = None,
     repeat: Annotated[

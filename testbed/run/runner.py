@@ -34,7 +34,7 @@ from testbed.run.preflight import check_scenario
 from testbed.run.provenance import code_version, host_facts
 from testbed.run.recorder import TickRecorder
 from testbed.run.resources import ResourceSampler
-from testbed.run.workflows import Settings, WorkflowDriver
+from testbed.run.workflows import END_GRACE_S, Settings, WorkflowDriver
 from testbed.scenario.loader import load_scenario, read_yaml, scenario_sha256
 from testbed.scenario.model import Scenario
 from testbed.scenario.overrides import apply_overrides
@@ -242,6 +242,7 @@ class Run:
             replacement=platform.replacement, speed=self.scenario.time.speed,
             check_every_s=self.scenario.time.tick_s / self.scenario.time.speed,
             strict=self.workload.workflows.model == "single",
+            end_grace_s=DRAIN_S if self.workload.workflows.model == "single" else END_GRACE_S,
         )  # fmt: skip
         say = lambda line: self.console.print(f"run: {line}")  # noqa: E731
         on_demand = (

@@ -102,6 +102,9 @@ class Settings:
     check_every_s: float
     strict: bool = False
     """A blocked workflow fails the run (one workflow for the whole run: nothing to do)."""
+    end_grace_s: float = END_GRACE_S
+    """After a workflow's last request may leave, how long its instances stay for those in
+    flight (the run's whole drain for the one workflow of a run)."""
 
 
 class WorkflowDriver:
@@ -148,7 +151,7 @@ class WorkflowDriver:
             live = _Live(doc, submission, offsets, ingress, self.settings.workflow)
             self.live[submission.workflow_id] = live
             self._at(doc.submitted_unix, "submit", submission.workflow_id)
-            end_unix = start_unix + submission.end_s + END_GRACE_S
+            end_unix = start_unix + submission.end_s + self.settings.end_grace_s
             self._at(end_unix, "end", submission.workflow_id)
         self._next_check_unix = start_unix + self.settings.check_every_s
         self._write_workflows()
