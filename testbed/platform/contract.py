@@ -67,12 +67,14 @@ class Body(BaseModel):
 class StateSettings(Body):
     """Where the instance's `ctx.state` puts go (Databelt's inputs): toward `destination`
     (default: this node) within `max_latency_ms` (Tmax; default: no limit), the size
-    counted in bits when `size_in_bits` (else bytes, the paper's). Reads need no setting:
-    each key names the node that holds its state."""
+    counted in bits when `size_in_bits` (else bytes, the paper's), over one constant
+    bandwidth `bandwidth_mbps` (else each path's mean). Reads need no setting: each key
+    names the node that holds its state."""
 
     destination: str | None = None
     max_latency_ms: float | None = Field(default=None, ge=0)
     size_in_bits: bool = False
+    bandwidth_mbps: float | None = Field(default=None, gt=0)
 
 
 class FunctionCode(Body):

@@ -438,13 +438,16 @@ class PropagationSpec(Model):
     `slo: edge` (this project's option) sends each function's states toward its
     successor's node within that edge's SLO instead. `size: bits` counts a state's size in
     bits in the migration time 2L + D / (1000 B), which is what the link takes; the paper
-    and the original count bytes (the default).
+    and the original count bytes (the default). B is the mean bandwidth of the path's links
+    (the paper's average bandwidth); `bandwidth_mbps` makes it one constant for every path,
+    as the original's deployment reads it (AVG_SAT_BANDWIDTH, 80 Mbit/s).
     """
 
     slo: Literal["objective", "edge"] = "objective"
     max_latency_s: Seconds = Field(default=DATABELT_DEFAULT_OBJECTIVE_S, alias="max_latency", gt=0)
     destination: str | None = None
     size: Literal["bytes", "bits"] = "bytes"
+    bandwidth_mbps: PositiveFloat | None = None
 
     @property
     def label(self) -> str:
@@ -455,7 +458,8 @@ class PropagationSpec(Model):
             if self.slo == "objective"
             else "edge"
         )
-        return f"{slo}, {self.size}"
+        bandwidth = "" if self.bandwidth_mbps is None else f", B {self.bandwidth_mbps:g} Mbit/s"
+        return f"{slo}, {self.size}{bandwidth}"
 
 
 class PlatformSpec(Model):

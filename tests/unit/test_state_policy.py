@@ -76,6 +76,16 @@ def test_the_papers_term_divides_bytes_by_the_bandwidth() -> None:
     assert StateRequest("a", "b", 1_000_000, 30, size_in_bits=True).size_term == 8_000_000
 
 
+def test_one_constant_bandwidth_replaces_the_paths_mean_as_the_original_deploys_it() -> None:
+    # The original's AVG_SAT_BANDWIDTH: 80 Mbit/s whatever the links, so 1 MB (bytes) over
+    # the 100 Mbit/s line counts 12.5 ms, not 10: b then costs 32.5 ms.
+    request = StateRequest("a", "d", 1_000_000, 32.5, bandwidth_mbps=80.0)
+    placement = make_state_policy("databelt").place(LINE, request)
+    assert (placement.node, placement.migration_ms) == ("b", pytest.approx(32.5))
+    mean = make_state_policy("databelt").place(LINE, StateRequest("a", "d", 1_000_000, 32.5))
+    assert mean.node == "b" and mean.migration_ms == pytest.approx(30.0)
+
+
 def test_follows_the_lowest_latency_path() -> None:
     graph = LatencyGraph.from_links(
         [Link("a", "b", 10, 100), Link("b", "d", 10, 100), Link("a", "c", 5, 100),

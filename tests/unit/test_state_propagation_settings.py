@@ -45,6 +45,12 @@ def test_a_named_destination_and_objective_apply_to_every_function() -> None:
     assert spec.label == "objective 300 ms to edge-1, bits"
 
 
+def test_a_constant_bandwidth_reaches_every_function_and_the_label() -> None:
+    spec = PropagationSpec.model_validate({"bandwidth_mbps": 80})
+    assert {state.bandwidth_mbps for state in settings(spec).values()} == {80.0}
+    assert spec.label == "objective 25 ms, bytes, B 80 Mbit/s"
+
+
 def test_per_edge_slos_send_states_toward_the_successor_within_its_slo() -> None:
     spec = PropagationSpec(slo="edge")
     assert settings(spec) == {
@@ -59,6 +65,7 @@ def test_per_edge_slos_send_states_toward_the_successor_within_its_slo() -> None
     [
         ("platform.propagation.slo=nearest", "platform.propagation.slo"),
         ("platform.propagation.max_latency=0", "platform.propagation.max_latency"),
+        ("platform.propagation.bandwidth_mbps=0", "platform.propagation.bandwidth_mbps"),
         ("platform.propagation.destination=mars", "platform.propagation.destination: no node"),
     ],
 )

@@ -100,6 +100,7 @@ def state_settings(
             destination=propagation.destination or workflow_destination(workflow, by_name),
             max_latency_ms=propagation.max_latency_s * 1e3,
             size_in_bits=size_in_bits,
+            bandwidth_mbps=propagation.bandwidth_mbps,
         )
     forward = [e for e in workflow.edges if e.source == name and not e.returns]
     successor = next((e for e in forward if e.target in by_name), None)
@@ -107,6 +108,7 @@ def state_settings(
         destination=None if successor is None else by_name[successor.target].node,
         max_latency_ms=None if successor is None else successor.slo.max_latency_ms,
         size_in_bits=size_in_bits,
+        bandwidth_mbps=propagation.bandwidth_mbps,
     )
 
 

@@ -61,9 +61,11 @@ class StateBackend:
         self.addresses = addresses
         await self._clients.adopt(addresses)
 
-    def store(self, size_in_bits: bool = False) -> StateStore:
+    def store(self, size_in_bits: bool = False, bandwidth_mbps: float | None = None) -> StateStore:
         """A fresh store (empty records) over the current clients and graph."""
-        return StateStore(self.node, self._clients, self._policy, self._graph, size_in_bits)
+        return StateStore(
+            self.node, self._clients, self._policy, self._graph, size_in_bits, bandwidth_mbps
+        )
 
     async def aclose(self) -> None:
         await self._clients.aclose()

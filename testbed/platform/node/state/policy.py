@@ -7,9 +7,11 @@ state stays local. Baselines as the paper's evaluation runs them: stateless (alw
 workflow's destination), random (any node, drawn uniformly with a seed; the original's
 deployed service draws from all its nodes) and local (never moves).
 
-The migration time is the paper's 2L + D / (1000 B) with D in bytes and B the mean
-bandwidth of the path in Mbit/s, as the paper writes it and the original computes it; D in
-bits (8 times longer, what the link really takes) is this project's option.
+The migration time is the paper's 2L + D / (1000 B) with D in bytes, as the paper writes
+it and the original computes it, and B the mean bandwidth of the path's links in Mbit/s
+(the paper's "average bandwidth"; the original reads one constant for every path, its
+deployment's AVG_SAT_BANDWIDTH of 80 Mbit/s). D in bits (8 times longer, what the link
+really takes) is this project's option.
 """
 
 from __future__ import annotations
@@ -43,13 +45,15 @@ class Reason(str, enum.Enum):
 @dataclass(frozen=True)
 class StateRequest:
     """One state to place: produced on `local`, needed on the way to `destination`;
-    `size_in_bits` counts its size in bits in the migration time (else bytes, the paper's)."""
+    `size_in_bits` counts its size in bits in the migration time (else bytes, the paper's);
+    `bandwidth_mbps` is one constant B (else the mean of the path's links)."""
 
     local: str
     destination: str
     size_bytes: int
     max_latency_ms: float
     size_in_bits: bool = False
+    bandwidth_mbps: float | None = None
 
     @property
     def size_term(self) -> float:
@@ -93,7 +97,10 @@ def migration_ms(latency_ms: np.ndarray, bandwidth_mbps: np.ndarray, size: float
 
 def _times_along(costs: PathCosts, request: StateRequest) -> np.ndarray:
     """Migration time to every node of the path; 0 for the local node itself."""
-    times = migration_ms(costs.latency_ms, costs.bandwidth_mbps, request.size_term)
+    bandwidth_mbps = (
+        costs.bandwidth_mbps if request.bandwidth_mbps is None else request.bandwidth_mbps
+    )
+    times = migration_ms(costs.latency_ms, bandwidth_mbps, request.size_term)
     times[0] = 0.0
     return times
 

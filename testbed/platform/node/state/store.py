@@ -27,7 +27,8 @@ class StateStore:
 
     `graph` is the latency graph the policy searches; replace it when the topology changes.
     `size_in_bits` puts the state's size in bits into the migration time (this project's
-    option; the paper and the original divide bytes by the bandwidth).
+    option; the paper and the original divide bytes by the bandwidth); `bandwidth_mbps` is
+    one constant B for every path (the original's deployment), else each path's mean.
     """
 
     def __init__(
@@ -37,12 +38,14 @@ class StateStore:
         policy: StatePolicy,
         graph: LatencyGraph,
         size_in_bits: bool = False,
+        bandwidth_mbps: float | None = None,
     ) -> None:
         self.local = local
         self.clients = clients
         self.policy = policy
         self.graph = graph
         self.size_in_bits = size_in_bits
+        self.bandwidth_mbps = bandwidth_mbps
         self.records: list[StateAccess] = []
 
     async def put(
@@ -101,8 +104,9 @@ class StateStore:
     ) -> tuple[Placement, float]:
         """The policy's placement and how long it took to decide (ms)."""
         request = StateRequest(
-            self.local, destination, size_bytes, max_latency_ms, self.size_in_bits
-        )
+            self.local, destination, size_bytes, max_latency_ms, self.size_in_bits,
+            self.bandwidth_mbps,
+        )  # fmt: skip
         started = time.perf_counter()
         placement = self.policy.place(self.graph, request)
         return placement, (time.perf_counter() - started) * 1e3
