@@ -30,7 +30,7 @@ from testbed.emulation.session import check_host
 from testbed.emulation.teardown import DownReport
 from testbed.emulation.teardown import down as _down
 from testbed.errors import SetupError, UserError
-from testbed.experiment.reproduce import ReproductionResult, run_plan
+from testbed.experiment.reproduce import ReproductionResult, report_plan, run_plan
 from testbed.experiment.runner import Comparison, run_experiment
 from testbed.orbit.timebase import parse_instant
 from testbed.plugins import AUTO_BACKEND, SHAPING_BACKENDS
@@ -69,6 +69,7 @@ __all__ = [
     "paths",
     "report",
     "reproduce",
+    "reproduce_report",
     "run",
     "start_detached",
     "status",
@@ -209,3 +210,14 @@ def reproduce(
         run_scenario, Path(plan), only, None if out is None else Path(out),
         backend_name(backend), announce,
     )  # fmt: skip
+
+
+def reproduce_report(
+    plan: Path | str, out: Path | str, only: Sequence[str] | None = None
+) -> ReproductionResult:
+    """Nothing runs: the reports of a reproduction's runs in `out` rebuilt from their raw
+    files, then its comparisons and reproduction.md."""
+    folder = Path(out)
+    if not folder.is_dir():
+        raise UserError(f"--out: {folder}: no such folder")
+    return report_plan(Path(plan), folder, only)

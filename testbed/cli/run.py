@@ -21,6 +21,7 @@ from testbed.cli.options import (
     optional_duration,
 )
 from testbed.cli.output import console, print_wide
+from testbed.errors import UserError
 from testbed.experiment.compare import comparison_table
 from testbed.experiment.reproductions import reproduction_table
 from testbed.plugins import AUTO_BACKEND
@@ -154,14 +155,27 @@ def reproduce(
         Path | None,
         typer.Option(help="Folder (default results/reproduce-<plan>-<time>)."),
     ] = None,
+    report: Annotated[
+        bool,
+        typer.Option(
+            "--report",
+            help="Run nothing: rebuild the reports, comparisons and document of the runs "
+            "already in --out (after a change to the analysis).",
+        ),
+    ] = False,
     backend: Backend = AUTO_BACKEND,
 ) -> None:
     """Reproduce a publication in one command: every experiment of the plan, one after the
     other, then reproduction.md with each table beside the paper's numbers."""
-    result = api.reproduce(
-        plan, only, out, backend_option(backend),
-        announce=lambda line: console.print(f"[bold]{line}[/]"),
-    )  # fmt: skip
+    if report:
+        if out is None:
+            raise UserError("--report: give the reproduction's folder with --out")
+        result = api.reproduce_report(plan, out, only)
+    else:
+        result = api.reproduce(
+            plan, only, out, backend_option(backend),
+            announce=lambda line: console.print(f"[bold]{line}[/]"),
+        )  # fmt: skip
     for experiment, comparison in result.done:
         console.print(f"[bold]{experiment.name}[/]")
         _show_comparison(comparison)

@@ -21,8 +21,10 @@ from testbed.experiment.runner import (
     Comparison,
     RunScenario,
     check_runs,
+    compare,
     run_experiment,
 )
+from testbed.results.analyse import build_report
 
 REPRODUCTION_FILE = "reproduction.md"
 
@@ -106,4 +108,33 @@ def run_plan(
         write_document(result)
         if comparison.interrupted:
             break
+    return result
+
+
+def report_plan(
+    plan_file: Path,
+    out: Path,
+    only: Sequence[str] | None = None,
+    announce: Callable[[str], None] = lambda _: None,
+) -> ReproductionResult:
+    """Nothing runs: every run the plan has in `out` gets its report rebuilt from its raw
+    files (as `testbed report`), then each experiment's comparison and the document (after
+    a change to the analysis, or for a reproduction interrupted and resumed by hand)."""
+    plan = load_plan(plan_file, None if only is None else list(only))
+    result = ReproductionResult(plan, out)
+    for experiment in plan.experiments:
+        runs = plan_runs(experiment.vary, experiment.repeat, experiment.set)
+        name = check_runs(experiment.scenario, runs)
+        comparison = Comparison(out / experiment.name, len(runs), name)
+        for run in runs:
+            run_dir = comparison.directory / run.name
+            if not run_dir.is_dir():
+                comparison.skipped.append(run.name)
+                continue
+            announce(f"{experiment.name}: report of {run.name}")
+            summary, _ = build_report(run_dir)
+            comparison.finished.append((run.combination, summary))
+        compare(comparison)
+        result.done.append((experiment, comparison))
+    write_document(result)
     return result

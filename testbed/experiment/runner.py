@@ -113,11 +113,11 @@ def run_experiment(
                 break
     except KeyboardInterrupt:
         comparison.interrupted = True
-    _compare(comparison)
+    compare(comparison)
     return comparison
 
 
-def _compare(comparison: Comparison) -> None:
+def compare(comparison: Comparison) -> None:
     """Write comparison.md, .csv and .png of the finished runs (none: nothing written)."""
     if not comparison.finished:
         return

@@ -248,8 +248,9 @@ class StateFigures(FileDocument):
     """State reads that found their key, by where they were served; the megabytes states
     moved to other nodes (Databelt's migrated data), the links a read crossed, and an
     invocation's time in state accesses (its reads and writes together, Databelt's
-    storage-operation latency). A write's time is Databelt's migration time; it violates
-    the objective when it takes longer than the Tmax its policy placed it against."""
+    storage-operation latency). A write to another node is Databelt's migration; it
+    violates the objective when it takes longer than the Tmax its policy placed it against
+    (`puts_with_objective` counts those moves)."""
 
     accesses: int = 0
     local: int = 0

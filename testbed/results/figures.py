@@ -80,7 +80,7 @@ FIGURES = (
         lambda s: s.state.get_ms_p50,
     ),
     Figure(
-        "state_objective_violated_pct", "Tmax viol. %", "state writes slower than their Tmax",
+        "state_objective_violated_pct", "Tmax viol. %", "states moved slower than their Tmax",
         "%", ".1f", lambda s: _percent(s.state.objective_violated_ratio),
     ),
     Figure(

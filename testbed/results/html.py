@@ -439,7 +439,7 @@ def _summary_rows(summary: Summary) -> list[tuple[str, Any]]:
         ("links a state read crossed (mean)", state.read_hops_mean),
         ("state access time per invocation p50 (ms)", state.storage_ms_p50),
         (
-            "state puts slower than their Tmax",
+            "states moved slower than their Tmax",
             f"{_percent(state.objective_violated_ratio)} of {state.puts_with_objective}",
         ),
         (

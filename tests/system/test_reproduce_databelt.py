@@ -2,7 +2,8 @@
 of its parallel-workflow and bundle experiments runs end to end, every request completes
 (the burst's 2 MB states are still on their way when its 3 s window ends: the run waits for
 them), the burst is timed over its makespan, fused bundles go through one HSET and one HGETALL,
-and reproduction.md sets the policies side by side; the host is left as it was."""
+and reproduction.md sets the policies side by side, the same when rebuilt from the runs'
+files; the host is left as it was."""
 
 from __future__ import annotations
 
@@ -96,3 +97,8 @@ def test_a_small_databelt_plan_runs_end_to_end_and_leaves_nothing(
     document = (out / "reproduction.md").read_text()
     assert "## parallel" in document and "## bundles" in document
     assert "| stateless | " in document and "fusion's storage ms below one-by-one %" in document
+    # Rebuilt from the runs' raw files alone, nothing run again: the same document.
+    (out / "reproduction.md").unlink()
+    run_cli("reproduce", str(plan), "--out", str(out), "--report")
+    assert (out / "reproduction.md").read_text() == document
+    assert_clean(clean_host)

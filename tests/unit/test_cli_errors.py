@@ -51,6 +51,11 @@ CASES: list[tuple[list[str], str]] = [
     (["experiment", DEMO, "--repeat", "0"], "--repeat"),
     (["experiment", DEMO, "--backend", "magic"], "--backend: must be one of"),
     (["reproduce", "/nonexistent.yaml"], "/nonexistent.yaml: cannot read"),
+    (["reproduce", str(REPRODUCTIONS / "databelt.yaml"), "--report"], "--report: give the"),
+    (
+        ["reproduce", str(REPRODUCTIONS / "databelt.yaml"), "--report", "--out", "/nonexistent"],
+        "--out: /nonexistent: no such folder",
+    ),
     (["reproduce", str(REPRODUCTIONS / "databelt.yaml"), "--only", "x"], "--only x: "),
     (["run", DEMO, "--set", "workload.arrival.model=burst"], "arrival model burst needs count"),
     (["bench", "topology", "--topologies", "/nonexistent"], "--topologies: /nonexistent"),
