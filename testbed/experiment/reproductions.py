@@ -148,12 +148,10 @@ def _databelt_cells(rows: Sequence[Row]) -> list[list[str]]:
     """One row per run combination: the state policy, the other varied values, its
     figures, Databelt's against it (the databelt run with the same other values) and the
     paper's claims."""
-
-    def others(row: Row) -> tuple[tuple[str, str], ...]:
-        return tuple((k, v) for k, v in row.combination.items() if k != STATE_KEY)
-
     databelt = {
-        others(row): row.figures for row in rows if row.combination[STATE_KEY] == "databelt"
+        _without(row, STATE_KEY): row.figures
+        for row in rows
+        if row.combination[STATE_KEY] == "databelt"
     }
     one_by_one = {
         _without(row, FUSED_KEY): row.figures
@@ -163,11 +161,12 @@ def _databelt_cells(rows: Sequence[Row]) -> list[list[str]]:
     cells = []
     for row in rows:
         policy, figures = row.combination[STATE_KEY], row.figures
-        ours = databelt.get(others(row), {})
+        others = _without(row, STATE_KEY)
+        ours = databelt.get(others, {})
         baseline = policy in ("stateless", "random")
         cells.append([
             policy,
-            *(value for _, value in others(row)),
+            *(value for _, value in others),
             _figure(figures["latency_p50_ms"], ".1f"),
             MISSING if policy == "databelt" else _percent_change(
                 ours.get("latency_p50_ms"), figures["latency_p50_ms"], below=True
@@ -202,6 +201,7 @@ def _databelt_cells(rows: Sequence[Row]) -> list[list[str]]:
 
 
 def _without(row: Row, key: str) -> tuple[tuple[str, str], ...]:
+    """The row's varied values but `key`'s: what a row is compared on."""
     return tuple((k, v) for k, v in row.combination.items() if k != key)
 
 

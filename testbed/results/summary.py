@@ -85,31 +85,20 @@ def summarise(
     measured_ids = {r["request_id"] for r in measured}
     measured_s = _measured_s(run)
     checked = [r for r in done if r["slo_met"] is not None]
-    reads = [
+    accesses = [
         access
         for record in records
         if record.request_id in measured_ids
         for access in record.state_accesses
-        if access.operation == "get" and access.hit
     ]
+    reads = [a for a in accesses if a.operation == "get" and a.hit]
     local = [a for a in reads if a.locality == "local"]
-    moved_bytes = sum(
-        access.size_bytes
-        for record in records
-        if record.request_id in measured_ids
-        for access in record.state_accesses
-        if access.operation == "put" and access.locality == "remote"
-    )
     read_hops = [a.hops for a in reads if a.hops is not None]
-    puts = [
-        access
-        for record in records
-        if record.request_id in measured_ids
-        for access in record.state_accesses
-        if access.operation == "put"
-    ]
+    puts = [a for a in accesses if a.operation == "put"]
+    moves = [a for a in puts if a.locality == "remote"]
+    moved_bytes = sum(a.size_bytes for a in moves)
     # A state kept where it was written has no migration to time (the policy counts it 0).
-    budgeted = [a for a in puts if a.budget_ms is not None and a.locality == "remote"]
+    budgeted = [a for a in moves if a.budget_ms is not None]
     violated = [a for a in budgeted if a.seconds * 1e3 > (a.budget_ms or 0.0)]
     storage_ms = [
         sum(access.seconds for access in record.state_accesses) * 1e3

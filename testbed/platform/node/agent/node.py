@@ -249,8 +249,7 @@ class Agent:
         instance.runtime.observe_arrival(start_s)
         decision = instance.runtime.decide(start_s)
         chain = delivery.request_id or self.new_request_id(instance)
-        settings = instance.spec.state
-        store = self.state.store(settings.size_in_bits, settings.bandwidth_mbps)
+        store = self.state.store(instance.spec.state)
         state = InstanceState(self.loop, store, instance.spec.state, chain, delivery.state_keys)
         context = AgentContext(self, instance, decision.mode.value, state, delivery.request_id)
         result, error = None, None

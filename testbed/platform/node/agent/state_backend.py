@@ -11,8 +11,11 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from testbed.platform.contract import REDIS_PORT, TopologySpec
+from testbed.platform.contract import REDIS_PORT, StateSettings, TopologySpec
 from testbed.platform.node.state import LatencyGraph, NodeClients, StatePolicy, StateStore
+
+DEFAULT_SETTINGS = StateSettings()
+"""No destination or Tmax, sizes in bytes, each path's mean bandwidth."""
 
 
 def _graph(names: list[str], spec: TopologySpec) -> LatencyGraph:
@@ -61,11 +64,13 @@ class StateBackend:
         self.addresses = addresses
         await self._clients.adopt(addresses)
 
-    def store(self, size_in_bits: bool = False, bandwidth_mbps: float | None = None) -> StateStore:
-        """A fresh store (empty records) over the current clients and graph."""
+    def store(self, settings: StateSettings = DEFAULT_SETTINGS) -> StateStore:
+        """A fresh store (empty records) over the current clients and graph, sizing its
+        migration times as `settings` say."""
         return StateStore(
-            self.node, self._clients, self._policy, self._graph, size_in_bits, bandwidth_mbps
-        )
+            self.node, self._clients, self._policy, self._graph, settings.size_in_bits,
+            settings.bandwidth_mbps,
+        )  # fmt: skip
 
     async def aclose(self) -> None:
         await self._clients.aclose()
