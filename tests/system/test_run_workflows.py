@@ -49,7 +49,14 @@ def lifecycle_run(
 def test_workflows_arrive_run_their_own_requests_and_leave(lifecycle_run: Path) -> None:
     workflows = json.loads((lifecycle_run / "workflows.json").read_text())
     started = [w for w in workflows if w["started_unix"] is not None]
-    assert len(workflows) >= 5 and len(started) >= 3
+    assert len(workflows) >= 5 and len(started) >= 2
+    # The others could not start: blocked (no node met the SLOs), or placed too close to
+    # the end of a short lifetime (w001's seeded lifetime ends about 1.6 s after its last
+    # task is placed, so whether it starts depends on how fast its deploy goes).
+    for w in workflows:
+        if w["started_unix"] is None:
+            late = w["reason"] == "its lifetime ended before it could start"
+            assert w["status"] == "blocked" or (late and w["requests"] == 0), w
     ended = [w for w in started if w["status"] == "ended"]
     assert len(ended) >= 2
     for w in workflows:
