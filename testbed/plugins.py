@@ -8,8 +8,9 @@ used, so naming a shaping backend in a scenario never loads netlink code.
 Constructors per kind (what `create` passes on):
 - scheduler: `(cluster, latency_view, seed)`, with `place(request)`;
 - state policy: `(seed)`, with `place(graph, request)`;
-- runtime policy: `(gpu, classification, config, deployed_at_s)`, with `decide(now_s)`,
-  `observe_latency(mode, at_s, latency_ms)` and `observe_arrival(at_s)`;
+- runtime policy: `(gpu, classification, config, deployed_at_s)`, with `initial` (the
+  first revision's decision), `observe(mode, at_s, latency_ms)`, `evaluate(now_s)` (None
+  when never re-evaluated) and `commit(evaluation)`;
 - shaping backend: `()`, with `setup(fabric, n_nodes)`, `apply(state, pairs)`, `close()`.
 """
 

@@ -31,6 +31,8 @@ REQUEST_HANDLER = "request"
 """Handler name of the record the ingress leaves per request it sent."""
 DELIVERY_HANDLER = "deliver-cast"
 """Handler name of the record a sender leaves for a cast that was not delivered."""
+MESSAGE_HANDLERS = ("handle_call", "handle_cast")
+"""The handlers a message runs (handle_init and handle_stop are the platform's)."""
 
 PINNED_REASON = "pinned to the ingress"
 """A placement's reason when no scheduler chose the node (HyperDrive's forced placement)."""
@@ -55,6 +57,14 @@ def instance_url(node: str, instance: str) -> str:
 
 def records_file_in_node(node: str) -> str:
     return f"{RECORDS_DIR_IN_NODE}/{node}.jsonl"
+
+
+DECISIONS_DIR = "runtime"
+"""Under the records folder: each agent's runtime decisions, `<node>.jsonl`."""
+
+
+def decisions_file_in_node(node: str) -> str:
+    return f"{RECORDS_DIR_IN_NODE}/{DECISIONS_DIR}/{node}.jsonl"
 
 
 # ------------------------------------------------------------------ bodies of the agent's API
@@ -229,6 +239,10 @@ class InvocationRecord(Document):
     exec_ms: float
     mode: str
     reason: str
+    revision: int = 1
+    """The instance's revision that ran it: a runtime switch starts a new one."""
+    device: str | None = None
+    """The device the handler was given (`ctx.device`: "cpu", "cuda:0")."""
     state_accesses: tuple[StateAccess, ...] = ()
     error: str | None = None
 
@@ -236,3 +250,29 @@ class InvocationRecord(Document):
     def handled(self) -> bool:
         """A handler ran for this record (not a request sent or a failed delivery)."""
         return self.handler not in (REQUEST_HANDLER, DELIVERY_HANDLER)
+
+
+class RuntimeDecision(Document):
+    """One evaluation of a function's mode by the runtime (Gaia's re-evaluator), with every
+    input it looked at; a switch also says how long the new revision took to start
+    (`cold_start_ms`: module load and `handle_init`) or why it could not (`error`)."""
+
+    instance: str
+    workflow: str
+    function: str
+    node: str
+    at_s: float
+    current: str
+    mode: str
+    rule: str
+    reason: str
+    p95_ms: float | None
+    rate_per_s: float
+    idle_rate_per_s: float
+    cpu_p95_ms: float | None
+    gpu_p95_ms: float | None
+    since_switch_s: float | None
+    revision: int
+    """The revision serving after this decision."""
+    cold_start_ms: float | None = None
+    error: str | None = None

@@ -23,6 +23,7 @@ from testbed.results.documents import (
 from testbed.results.files import read_csv_rows
 from testbed.results.html import render_report
 from testbed.results.requests import RequestAnalysis, RunFacts
+from testbed.results.runtime import decision_rows
 from testbed.results.state_puts import state_put_rows
 from testbed.results.summary import summarise
 from testbed.results.timeline import DelayTimeline
@@ -49,8 +50,8 @@ def write_rows(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
 
 
 def analyse(run_dir: Path) -> Summary:
-    """Write invocations.csv, requests.csv, state_puts.csv and summary.json; return the
-    summary."""
+    """Write invocations.csv, requests.csv, state_puts.csv, decisions.csv and summary.json;
+    return the summary."""
     run = read_run(run_dir)
     if run is None:
         raise UserError(f"{run_dir}: not a results directory (no {layout.RUN})")
@@ -63,10 +64,12 @@ def analyse(run_dir: Path) -> Summary:
     write_rows(run_dir / layout.REQUESTS, requests)
     puts = state_put_rows(records, timeline, run.warmup_end_unix or 0.0)
     write_rows(run_dir / layout.STATE_PUTS, puts)
+    decisions = layout.read_decisions(run_dir)
+    write_rows(run_dir / layout.DECISIONS, decision_rows(decisions, run.started_unix or 0.0))
     summary = summarise(
         run, requests, invocations, records, read_placements(run_dir), ticks,
         read_csv_rows(run_dir / layout.RESOURCES), read_csv_rows(run_dir / layout.DATAPLANE),
-        read_workflows(run_dir), read_csv_rows(run_dir / layout.ON_DEMAND),
+        read_workflows(run_dir), read_csv_rows(run_dir / layout.ON_DEMAND), decisions,
     )  # fmt: skip
     write_summary(run_dir, summary)
     return summary

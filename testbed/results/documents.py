@@ -287,10 +287,19 @@ class TickFigures(FileDocument):
 
 
 class ModeCounts(FileDocument):
-    """Handler runs by the runtime they ran on."""
+    """What the runtime did: handler runs and their seconds by mode, Gaia's cost of them
+    (CPU-seconds + 3.5 x GPU-seconds), its evaluations and the switches that took effect
+    (the first's time from the run's start, the slowest cold start of a new revision)."""
 
     cpu: int = 0
     gpu: int = 0
+    cpu_s: float = 0.0
+    gpu_s: float = 0.0
+    cost: float = 0.0
+    evaluations: int = 0
+    switches: int = 0
+    first_switch_s: float | None = None
+    cold_start_ms_max: float | None = None
 
 
 class NodeResources(FileDocument):

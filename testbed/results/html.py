@@ -65,6 +65,7 @@ class RunFiles:
     ticks: list[Row]
     positions: list[Row]
     resources: list[Row]
+    decisions: list[Row]
 
     @property
     def headline(self) -> RunHeadline:
@@ -98,6 +99,7 @@ def load_run_files(run_dir: Path) -> RunFiles:
         ticks=read_csv_rows(run_dir / layout.TICKS),
         positions=read_csv_rows(run_dir / layout.POSITIONS),
         resources=read_csv_rows(run_dir / layout.RESOURCES),
+        decisions=read_csv_rows(run_dir / layout.DECISIONS),
     )
 
 
@@ -285,6 +287,24 @@ def _workflows_over_time(files: RunFiles) -> Figure | None:
     return plots.workflows_over_time(spans, since(files.run.ended_unix) or 0.0)
 
 
+def _runtime_decisions(files: RunFiles) -> Figure | None:
+    tracks: dict[str, list[Row]] = defaultdict(list)
+    for row in files.decisions:
+        tracks[f"{row['function']} @ {row['node']}"].append(row)
+    if not tracks:
+        return None
+    return plots.runtime_decisions(
+        {
+            name: plots.ModeTrack(
+                _column(rows, "t_s"),
+                [row["mode"] == "gpu" for row in rows],
+                [_nan_if_none(_number(row["p95_ms"])) for row in rows],
+            )
+            for name, rows in tracks.items()
+        }
+    )
+
+
 PLOTS = (
     PlotSpec(
         "workflows",
@@ -337,6 +357,13 @@ PLOTS = (
         "Node resources",
         "CPU cores and memory used by each node over the run.",
         _node_resources,
+    ),
+    PlotSpec(
+        "runtime_decisions",
+        "Runtime decisions",
+        "Each re-evaluated function's mode after every evaluation of Gaia's runtime, and the "
+        "P95 latency (end to end at the function) it judged; decisions.csv has every input.",
+        _runtime_decisions,
     ),
 )
 
@@ -451,6 +478,14 @@ def _summary_rows(summary: Summary) -> list[tuple[str, Any]]:
         ("tick apply p50 / p95 (ms)", _pair(ticks.apply_ms_p50, ticks.apply_ms_p95)),
         ("tick compute p50 / p95 (ms)", _pair(ticks.compute_ms_p50, ticks.compute_ms_p95)),
         ("invocations cpu / gpu", f"{summary.modes.cpu} / {summary.modes.gpu}"),
+        ("handler seconds cpu / gpu", _pair(summary.modes.cpu_s, summary.modes.gpu_s)),
+        ("cost (cpu-s + 3.5 x gpu-s)", summary.modes.cost),
+        (
+            "runtime evaluations / switches (first at s)",
+            f"{summary.modes.evaluations} / {summary.modes.switches} "
+            f"({_format(summary.modes.first_switch_s)})",
+        ),
+        ("slowest cold start of a new revision (ms)", summary.modes.cold_start_ms_max),
         *((f"data plane: {name}", _format(value)) for name, value in summary.dataplane.items()),
     ]
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from testbed.platform.contract import InvocationRecord
+from testbed.platform.contract import DECISIONS_DIR, InvocationRecord, RuntimeDecision
 
 RUN = "run.json"
 SCENARIO = "scenario.yaml"
@@ -32,6 +32,7 @@ RECORDS_DIR = "records"
 INVOCATIONS = "invocations.csv"
 REQUESTS = "requests.csv"
 STATE_PUTS = "state_puts.csv"
+DECISIONS = "decisions.csv"
 SUMMARY = "summary.json"
 REPORT = "report.html"
 
@@ -75,3 +76,16 @@ def read_records(run_dir: Path) -> list[InvocationRecord]:
         for path in sorted((run_dir / RECORDS_DIR).glob("*.jsonl"))
         for record in parse_records(path.read_text().splitlines())
     ]
+
+
+def read_decisions(run_dir: Path) -> list[RuntimeDecision]:
+    """Every runtime decision the agents appended (a line cut short by a kill is skipped),
+    in time order."""
+    found: list[RuntimeDecision] = []
+    for path in sorted((run_dir / RECORDS_DIR / DECISIONS_DIR).glob("*.jsonl")):
+        for line in path.read_text().splitlines():
+            try:
+                found.append(RuntimeDecision.model_validate_json(line))
+            except ValidationError:
+                continue
+    return sorted(found, key=lambda decision: decision.at_s)

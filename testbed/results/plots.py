@@ -326,3 +326,29 @@ def workflows_over_time(spans: Sequence[WorkflowSpan], end_s: float) -> Figure:
     axes.set_title("Workflows: placing (grey), running (blue), blocked (x), moves (|)")
     axes.grid(True, axis="x", color=GRID_COLOR)
     return figure
+
+
+@dataclass(frozen=True)
+class ModeTrack:
+    """One function's runtime evaluations: when, the mode after each, its P95 then."""
+
+    t_s: Sequence[float]
+    gpu: Sequence[bool]
+    p95_ms: Sequence[float]
+
+
+def runtime_decisions(tracks: Mapping[str, ModeTrack]) -> Figure:
+    """Each re-evaluated function's mode over time (top) and the P95 it was judged on."""
+    figure = _figure((FIGSIZE_IN[0], FIGSIZE_IN[1] * 1.3))
+    modes, latency = figure.subplots(2, 1, sharex=True, height_ratios=(1, 2))
+    for name, track in tracks.items():
+        modes.step(track.t_s, [1 if gpu else 0 for gpu in track.gpu], where="post", label=name)
+        latency.plot(track.t_s, track.p95_ms, marker=".", linewidth=1, label=name)
+    modes.set_yticks([0, 1], ["cpu", "gpu"])
+    modes.set_title("Runtime decisions (Gaia)")
+    latency.set_xlabel("time since start (s)")
+    latency.set_ylabel("P95 end to end (ms)")
+    for axes in (modes, latency):
+        axes.grid(True, color=GRID_COLOR)
+    latency.legend(fontsize="small")
+    return figure

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from testbed.platform.contract import InvocationRecord
+from testbed.platform.contract import InvocationRecord, RuntimeDecision
 from testbed.results.documents import (
     DecisionFigures,
     LatencyFigures,
@@ -26,6 +26,7 @@ from testbed.results.documents import (
     WorkflowFigures,
     WorkflowInstance,
 )
+from testbed.results.runtime import GPU_COST_WEIGHT, busy_seconds, first_switch_s
 
 Row = Mapping[str, Any]
 
@@ -78,6 +79,7 @@ def summarise(
     dataplane: Sequence[Row] = (),
     workflows: Sequence[WorkflowInstance] = (),
     on_demand: Sequence[Row] = (),
+    runtime_decisions: Sequence[RuntimeDecision] = (),
 ) -> Summary:
     """The summary.json document (see testbed/results/layout.py for the files it reads)."""
     measured = [r for r in requests if r["measured"]]
@@ -156,11 +158,33 @@ def summarise(
             state_ms_p95=_p95(decisions),
         ),
         ticks=_tick_figures(ticks),
-        modes=ModeCounts(cpu=modes.count("cpu"), gpu=modes.count("gpu")),
+        modes=_mode_figures(modes, records, runtime_decisions, run.started_unix or 0.0),
         resources=_resource_figures(resources),
         workflows=_workflow_figures(workflows, placements),
         dataplane=_last_counters(dataplane),
         on_demand=_on_demand_figures(on_demand),
+    )
+
+
+def _mode_figures(
+    modes: Sequence[str],
+    records: Sequence[InvocationRecord],
+    decisions: Sequence[RuntimeDecision],
+    origin_unix: float,
+) -> ModeCounts:
+    seconds = busy_seconds(records)
+    cold_ms = [d.cold_start_ms for d in decisions if d.cold_start_ms is not None]
+    first = first_switch_s(decisions, origin_unix)
+    return ModeCounts(
+        cpu=modes.count("cpu"),
+        gpu=modes.count("gpu"),
+        cpu_s=_round(seconds["cpu"]),
+        gpu_s=_round(seconds["gpu"]),
+        cost=_round(seconds["cpu"] + GPU_COST_WEIGHT * seconds["gpu"]),
+        evaluations=len(decisions),
+        switches=len(cold_ms),
+        first_switch_s=None if first is None else _round(first),
+        cold_start_ms_max=_round(max(cold_ms)) if cold_ms else None,
     )
 
 

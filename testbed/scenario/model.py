@@ -462,6 +462,41 @@ class PropagationSpec(Model):
         return f"{slo}, {self.size}{bandwidth}"
 
 
+class GaiaSpec(Model):
+    """Every number of Gaia's runtime (deploy-time classification and run-time
+    re-evaluation), the paper's and its original's values as defaults.
+
+    The original re-evaluates every 60 s; the paper and its experiments every 30 s, the
+    default here. Its experiments also shortened the window to 10 min and the cold-start
+    guard to 0.1 req/s; a reproduction sets those. Latencies are end to end at the function
+    (queueing, cold start and execution), P95 over the window, of the current revision.
+    """
+
+    large_tensor_elements: int = Field(default=1000, gt=0)
+    """A tensor-creating call with at least this many literal elements is large."""
+    evaluation_interval_s: Seconds = Field(default=30.0, alias="evaluation_interval", gt=0)
+    window_s: Seconds = Field(default=1800.0, alias="window", gt=0)
+    """The short window: the current mode's P95, and how long a switch counts as recent."""
+    long_window_s: Seconds = Field(default=30_000.0, alias="long_window", gt=0)
+    """The P95 remembered for a mode when the function leaves it (500 min)."""
+    rate_window_s: Seconds = Field(default=60.0, alias="rate_window", gt=0)
+    min_rate_per_s: PositiveFloat = 0.2
+    """Cold-start guard: below this rate over `rate_window` latency decides nothing."""
+    latency_threshold_ms: PositiveFloat = 1000.0
+    """A CPU P95 above this sends a function to the GPU."""
+    demote_latency_threshold_ms: PositiveFloat = 2000.0
+    """An idle GPU function goes back to the CPU when its CPU latency was below this."""
+    hysteresis_ms: PositiveFloat = 200.0
+    """The other mode must be faster by at least this much."""
+    switch_wait_s: Seconds = Field(default=120.0, alias="switch_wait", gt=0)
+    """After a switch, no comparison with the mode left before this (cold start)."""
+    demote_rate_per_s: PositiveFloat = 0.01
+    demote_window_s: Seconds = Field(default=1800.0, alias="demote_window", gt=0)
+    """A GPU function below `demote_rate_per_s` over this is idle."""
+    pin_cpu_latency_ms: PositiveFloat = 100_000.0
+    """A CPU P95 at least this (with the GPU `hysteresis_ms` faster) pins the GPU for good."""
+
+
 class PlatformSpec(Model):
     """Policy names of the serverless platform deployed into the nodes, and when it places.
 
@@ -471,7 +506,7 @@ class PlatformSpec(Model):
     workflow's task when the predicted latency of an edge into it breaks the edge's SLO.
     `slo_at_task_end` makes HyperDrive check the SLOs at the end of a task's expected run
     too (this project's option; off reproduces the original). `propagation` sets the state
-    policy's destination and Tmax.
+    policy's destination and Tmax, `gaia` the runtime's constants.
     """
 
     scheduler: Annotated[str, AfterValidator(SCHEDULERS.check)] = "hyperdrive"
@@ -482,6 +517,7 @@ class PlatformSpec(Model):
     slo_at_task_end: bool = False
     on_demand: OnDemandSpec = OnDemandSpec()
     propagation: PropagationSpec = PropagationSpec()
+    gaia: GaiaSpec = GaiaSpec()
 
 
 # ---------------------------------------------------------------------- workload

@@ -57,6 +57,13 @@ class Context(Protocol):
         """Where this invocation runs, "cpu" or "gpu" (the platform's runtime decision)."""
 
     @property
+    def device(self) -> str:
+        """The device of that mode, for the function's framework: "cpu" or "cuda:0".
+
+        A function that takes it (`torch.zeros(n, device=ctx.device)`) and never names a
+        device itself is one the runtime can move between CPU and GPU."""
+
+    @property
     def state(self) -> State: ...
 
     def cast(self, output: str, msg: Any) -> None:

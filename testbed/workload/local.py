@@ -83,6 +83,10 @@ class LocalContext:
         return "cpu"
 
     @property
+    def device(self) -> str:
+        return "cpu"
+
+    @property
     def state(self) -> _Store:
         return self._runtime.state
 

@@ -61,7 +61,7 @@ def test_every_runtime_policy_decides(name: str) -> None:
     runtime = RUNTIME_POLICIES.create(
         name, gpu, classify_sources({"f.py": "import torch\n"}), GaiaConfig(), 0.0
     )
-    assert runtime.decide(1.0).mode.value == "cpu", "no GPU: every policy runs on the CPU"
+    assert runtime.initial.mode.value == "cpu", "no GPU: every policy runs on the CPU"
 
 
 @pytest.mark.parametrize("name", SHAPING_BACKENDS.names())

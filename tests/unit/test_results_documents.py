@@ -88,7 +88,17 @@ SUMMARY_AS_WRITTEN: dict[str, Any] = {
         "count": 25, "apply_ms_p50": 3.0, "apply_ms_p95": 4.0, "compute_ms_p50": 12.5,
         "compute_ms_p95": 15.0, "overruns": 0,
     },
-    "modes": {"cpu": 141, "gpu": 0},
+    "modes": {
+        "cpu": 141,
+        "gpu": 0,
+        "cpu_s": 12.5,
+        "gpu_s": 0.0,
+        "cost": 12.5,
+        "evaluations": 4,
+        "switches": 0,
+        "first_switch_s": None,
+        "cold_start_ms_max": None,
+    },
     "on_demand": {
         "started": 4, "failed": 0, "stopped": 2, "cold_start_s_p50": 1.2,
         "cold_start_s_p95": 3.4, "active_max": 3,

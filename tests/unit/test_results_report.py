@@ -194,6 +194,11 @@ def run_dir(tmp_path: Path) -> Path:
         for node in ("sat-1", "ground-vienna")
     ]
     write_csv(directory / "resources.csv", list(resources[0]), resources)
+    decisions = [
+        {"t_s": t, "node": "sat-1", "function": "ingest", "mode": mode, "p95_ms": p95}
+        for t, mode, p95 in ((10, "cpu", ""), (20, "cpu", 1500.0), (30, "gpu", 400.0))
+    ]
+    write_csv(directory / "decisions.csv", list(decisions[0]), decisions)
     return directory
 
 
@@ -206,7 +211,7 @@ def test_report_embeds_every_plot_and_writes_valid_pngs(run_dir: Path) -> None:
     assert report == run_dir / "report.html"
     page = report.read_text()
     pngs = embedded_pngs(page)
-    assert page.count("data:image/png") == len(PLOTS) == 8
+    assert page.count("data:image/png") == len(PLOTS) == 9
     assert all(png.startswith(PNG_SIGNATURE) for png in pngs)
     written = sorted(path.stem for path in (run_dir / "plots").glob("*.png"))
     assert written == sorted(spec.name for spec in PLOTS)

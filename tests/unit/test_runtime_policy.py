@@ -6,7 +6,7 @@ import pytest
 
 from testbed.platform.node.runtime.classify import classify_sources
 from testbed.platform.node.runtime.config import GaiaConfig
-from testbed.platform.node.runtime.modes import Decision, GpuInfo, Mode
+from testbed.platform.node.runtime.modes import GpuInfo, Mode
 from testbed.platform.node.runtime.policy import FunctionRuntime, function_runtime
 
 GPU = GpuInfo(True, "NVIDIA H100", "nvidia-smi -L")
@@ -24,50 +24,51 @@ def _runtime(setting: str, gpu: GpuInfo, source: str) -> FunctionRuntime:
     return function_runtime(setting, gpu, classification, GaiaConfig(), deployed_at_s=0.0)
 
 
-def _decisions_under_load(runtime: FunctionRuntime, cpu_ms: float) -> set[Decision]:
-    """One request per second for 10 min, each CPU run taking `cpu_ms`, GPU runs 100 ms."""
-    decisions = set()
-    for second in range(600):
-        decision = runtime.decide(float(second))
-        decisions.add(decision)
-        runtime.observe_arrival(float(second))
-        runtime.observe_latency(
-            decision.mode, float(second), cpu_ms if decision.mode is Mode.cpu else 100.0
-        )
-    return decisions
+def _slow_cpu(runtime: FunctionRuntime) -> None:
+    """A minute of one request a second, each 3 s end to end on the CPU."""
+    for second in range(60):
+        runtime.observe(Mode.cpu, float(second), 3000.0)
 
 
-@pytest.mark.parametrize("setting", ["auto", "gpu"])
-@pytest.mark.parametrize("source", sorted(SOURCES))
-def test_without_a_gpu_every_decision_is_cpu(setting: str, source: str) -> None:
-    runtime = _runtime(setting, NO_GPU, source)
-    assert _decisions_under_load(runtime, cpu_ms=150_000.0) == {
-        Decision(Mode.cpu, "no GPU detected")
-    }
+@pytest.mark.parametrize("source", list(SOURCES))
+def test_without_a_gpu_every_mode_is_cpu_and_says_why(source: str) -> None:
+    for setting in ("auto", "gpu"):
+        runtime = _runtime(setting, NO_GPU, source)
+        assert runtime.initial.mode is Mode.cpu
+        if source in ("gpu", "gpu_preferred") or setting == "gpu":
+            assert "no GPU detected (torch not importable" in runtime.initial.reason
 
 
-def test_forced_modes_ignore_class_and_latency() -> None:
-    forced_cpu = _runtime("cpu", GPU, "gpu")
-    assert _decisions_under_load(forced_cpu, 150_000.0) == {
-        Decision(Mode.cpu, "runtime forced cpu")
-    }
-    forced_gpu = _runtime("gpu", GPU, "cpu")
-    assert _decisions_under_load(forced_gpu, 10.0) == {
-        Decision(Mode.gpu, "runtime forced gpu (NVIDIA H100)")
-    }
+def test_without_a_gpu_auto_still_evaluates_and_says_why_it_stays() -> None:
+    runtime = _runtime("auto", NO_GPU, "cpu_preferred")
+    _slow_cpu(runtime)
+    evaluation = runtime.evaluate(60.0)
+    assert evaluation is not None
+    assert (evaluation.mode, evaluation.rule, evaluation.switch) == (Mode.cpu, "no-gpu", False)
+    assert evaluation.reason.startswith("stays on cpu, no GPU detected: cpu-too-slow: cpu P95")
 
 
-def test_auto_fixes_the_gpu_and_cpu_classes_and_says_why() -> None:
-    assert _decisions_under_load(_runtime("auto", GPU, "gpu"), 10.0) == {
-        Decision(Mode.gpu, "classified gpu (handler.py:2 calls .cuda())")
-    }
-    assert _decisions_under_load(_runtime("auto", GPU, "cpu"), 5000.0) == {
-        Decision(Mode.cpu, "classified cpu (no torch/tensorflow use found)")
-    }
+def test_forced_modes_and_fixed_classes_are_never_evaluated() -> None:
+    for setting, source in [("cpu", "gpu"), ("gpu", "cpu"), ("auto", "gpu"), ("auto", "cpu")]:
+        runtime = _runtime(setting, GPU, source)
+        _slow_cpu(runtime)
+        assert runtime.evaluate(60.0) is None
+    assert _runtime("cpu", GPU, "gpu").initial.reason == "runtime forced cpu"
+    assert _runtime("gpu", GPU, "cpu").initial.mode is Mode.gpu
+    fixed = _runtime("auto", GPU, "gpu").initial
+    assert (fixed.mode, fixed.reason) == (Mode.gpu, "classified gpu (handler.py:2 calls .cuda())")
 
 
-def test_auto_re_evaluates_the_preferred_classes() -> None:
-    modes = {d.mode for d in _decisions_under_load(_runtime("auto", GPU, "cpu_preferred"), 3000.0)}
-    assert modes == {Mode.cpu, Mode.gpu}
-    gpu_preferred = _runtime("auto", GPU, "gpu_preferred")
-    assert gpu_preferred.decide(0.0).mode is Mode.gpu
+def test_auto_starts_each_preferred_class_on_its_side_and_re_evaluates_it() -> None:
+    assert _runtime("auto", GPU, "gpu_preferred").initial.mode is Mode.gpu
+    runtime = _runtime("auto", GPU, "cpu_preferred")
+    assert runtime.initial.mode is Mode.cpu
+    _slow_cpu(runtime)
+    evaluation = runtime.evaluate(60.0)
+    assert evaluation is not None and (evaluation.mode, evaluation.rule) == (
+        Mode.gpu,
+        "cpu-too-slow",
+    )
+    runtime.commit(evaluation)
+    later = runtime.evaluate(90.0)
+    assert later is not None and later.current is Mode.gpu and later.cpu_p95_ms == 3000.0

@@ -18,6 +18,7 @@ from testbed.platform.contract import (
     RECORDS_DIR_IN_NODE,
     REDIS_PORT,
     agent_url,
+    decisions_file_in_node,
     records_file_in_node,
 )
 from testbed.scenario.model import PlatformSpec
@@ -47,12 +48,19 @@ class AgentProgram:
             if other.name != node.name
             for arg in ("--peer", f"{other.name}={other.name}:{REDIS_PORT}")
         ]
-        records = ("--records-file", records_file_in_node(node.name)) if self.records_dir else ()
+        records = (
+            (
+                "--records-file", records_file_in_node(node.name),
+                "--decisions-file", decisions_file_in_node(node.name),
+            )
+            if self.records_dir
+            else ()
+        )  # fmt: skip
         return (
             "python3", "-m", AGENT_MODULE, "--node", node.name,
             "--port", str(AGENT_PORT), "--redis-port", str(REDIS_PORT),
             "--state-policy", self.platform.state, "--runtime", self.platform.runtime,
-            *peers, *records,
+            "--gaia", self.platform.gaia.model_dump_json(), *peers, *records,
         )  # fmt: skip
 
     def volumes(self) -> Mapping[str, str]:

@@ -23,6 +23,7 @@ from testbed.platform.node.agent.node import Agent
 from testbed.platform.node.agent.records import RecordLog
 from testbed.platform.node.agent.redis_server import RedisServer
 from testbed.platform.node.agent.state_backend import StateBackend
+from testbed.platform.node.runtime.config import DEFAULT_CONFIG, GaiaConfig
 from testbed.platform.node.runtime.gpu import detect_gpu
 from testbed.platform.node.state import make_state_policy
 from testbed.plugins import RUNTIME_POLICIES, STATE_POLICIES
@@ -60,7 +61,20 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--records-file", type=Path, default=None, help="append every record here (JSON lines)"
     )
+    parser.add_argument(
+        "--decisions-file", type=Path, default=None, help="append every runtime decision here"
+    )
+    parser.add_argument(
+        "--gaia", type=_gaia, default=DEFAULT_CONFIG, help="the runtime's constants (JSON)"
+    )
     return parser
+
+
+def _gaia(text: str) -> GaiaConfig:
+    try:
+        return GaiaConfig.model_validate_json(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"--gaia: {error}") from error
 
 
 async def serve(args: argparse.Namespace) -> None:
@@ -80,7 +94,8 @@ async def serve(args: argparse.Namespace) -> None:
         await state.update(TopologySpec(redis=dict(args.peer)))
         agent = Agent(
             args.node, args.work_dir, state, AgentMetrics(redis), detect_gpu(),
-            args.runtime, RecordLog(args.records_file),
+            args.runtime, RecordLog(args.records_file), args.gaia,
+            RecordLog(args.decisions_file),
         )  # fmt: skip
         started.push_async_callback(agent.close)
         runner = web.AppRunner(make_app(agent, redis))

@@ -132,7 +132,8 @@ class InstanceState:
 
 
 class AgentContext:
-    """`Context` of one invocation of `instance`; `mode` is the runtime's decision for it.
+    """`Context` of one invocation of `instance`; `mode` is the runtime's decision for it
+    and `device` where that mode runs ("cpu", "cuda:0").
 
     Messages to other instances carry on the request being served (`request_id`); a cast
     to the instance itself, or a message sent outside any request (from handle_init),
@@ -144,12 +145,14 @@ class AgentContext:
         messenger: Messenger,
         instance: Instance,
         mode: str,
+        device: str,
         state: InstanceState,
         request_id: str | None = None,
     ) -> None:
         self._messenger = messenger
         self._instance = instance
         self._mode = mode
+        self._device = device
         self._state = state
         self._request_id = request_id
 
@@ -167,6 +170,10 @@ class AgentContext:
     @property
     def mode(self) -> str:
         return self._mode
+
+    @property
+    def device(self) -> str:
+        return self._device
 
     @property
     def state(self) -> InstanceState:

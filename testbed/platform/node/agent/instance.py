@@ -11,6 +11,7 @@ from typing import Any
 
 from testbed.platform.contract import DeploySpec, Rewire
 from testbed.platform.node.runtime.classify import Classification
+from testbed.platform.node.runtime.modes import Decision, Mode
 from testbed.platform.node.runtime.policy import FunctionRuntime
 from testbed.workload.modules import load_function_module
 
@@ -57,9 +58,28 @@ class HandlerGate:
                 self._open.set()
 
 
+GPU_DEVICE = "cuda:0"
+"""What a GPU revision's handlers are given as `ctx.device` (a node has one GPU at most)."""
+
+
+class Revision:
+    """One copy of the function's module in one mode, as a Knative revision is one: a
+    runtime switch starts a new revision beside the serving one and then moves traffic;
+    its handlers pass its `gate` (one at a time unless the function allows more)."""
+
+    def __init__(self, number: int, decision: Decision, concurrency: int) -> None:
+        self.number = number
+        self.decision = decision
+        self.gate = HandlerGate(concurrency)
+        self.module: ModuleType | None = None
+
+    @property
+    def device(self) -> str:
+        return GPU_DEVICE if self.decision.mode is Mode.gpu else "cpu"
+
+
 class Instance:
-    """One instance; its message handlers pass its `gate` (one at a time unless the
-    function allows more)."""
+    """One instance: its serving revision, its runtime, its synced state and timers."""
 
     def __init__(
         self,
@@ -72,8 +92,7 @@ class Instance:
         self.code = code
         self.classification = classification
         self.runtime = runtime
-        self.gate = HandlerGate(spec.concurrency)
-        self.module: ModuleType | None = None
+        self.revision = Revision(1, runtime.initial, spec.concurrency)
         self.saved_state: Any = None
         self.restarts = 0
         self.failure: str | None = None
@@ -90,12 +109,10 @@ class Instance:
             update={field: value for field, value in rewire if value is not None}
         )
 
-    def load(self) -> None:
-        """A fresh copy of the module (blocking: runs the module's top level)."""
-        self.module = load_function_module(self.code, self.id)
-
-    def handler(self, name: str) -> Callable[..., Any] | None:
-        return None if self.module is None else getattr(self.module, name, None)
+    def load(self, revision: Revision) -> None:
+        """A fresh copy of the module for `revision` (blocking: runs the module's top
+        level)."""
+        revision.module = load_function_module(self.code, self.id)
 
     def schedule(self, delay_s: float, callback: Callable[[], None]) -> None:
         """Run `callback` on the loop after `delay_s`, unless the instance stops first."""
@@ -122,5 +139,7 @@ class Instance:
             "restarts": self.restarts,
             "failure": self.failure,
             "class": self.classification.function_class.name,
+            "revision": self.revision.number,
+            "mode": self.revision.decision.mode.value,
             "evidence": [str(evidence) for evidence in self.classification.evidence],
         }

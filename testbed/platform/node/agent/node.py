@@ -3,6 +3,10 @@
 A handler that raises fails its invocation (the record keeps the error) and the instance
 is restarted: `handle_stop` on the old module, a fresh module, `handle_init` with the state
 it last synced. A failed restart leaves the instance refusing invocations.
+
+Every `evaluation_interval_s` the runtime re-evaluates each instance's mode (Gaia); a
+switch starts a new revision in the other mode beside the serving one, moves the traffic to
+it once its `handle_init` is done, then stops the old one. Each evaluation is recorded.
 """
 
 from __future__ import annotations
@@ -22,23 +26,26 @@ from testbed.platform import codec
 from testbed.platform.contract import (
     DELIVERY_HANDLER,
     INGRESS,
+    MESSAGE_HANDLERS,
     REQUEST_HANDLER,
     DeploySpec,
     InvocationRecord,
     PlannedRequest,
     PlanTarget,
     RequestPlan,
+    RuntimeDecision,
 )
 from testbed.platform.node.agent.context import AgentContext, InstanceState
 from testbed.platform.node.agent.courier import Courier, RecentIds
-from testbed.platform.node.agent.instance import Instance
+from testbed.platform.node.agent.instance import Instance, Revision
 from testbed.platform.node.agent.metrics import AgentMetrics
 from testbed.platform.node.agent.records import NO_DELIVERY, Delivery, RecordLog
 from testbed.platform.node.agent.state_backend import StateBackend
 from testbed.platform.node.runtime.classify import classify_files
-from testbed.platform.node.runtime.config import DEFAULT_CONFIG
-from testbed.platform.node.runtime.modes import GpuInfo
+from testbed.platform.node.runtime.config import DEFAULT_CONFIG, GaiaConfig
+from testbed.platform.node.runtime.modes import Decision, GpuInfo
 from testbed.platform.node.runtime.policy import function_runtime
+from testbed.platform.node.runtime.selector import Evaluation
 from testbed.workload.function_api import SELF
 
 LOG = logging.getLogger(__name__)
@@ -78,6 +85,8 @@ class Agent:
         gpu: GpuInfo,
         runtime: str,
         record_log: RecordLog | None = None,
+        gaia: GaiaConfig = DEFAULT_CONFIG,
+        decision_log: RecordLog | None = None,
     ) -> None:
         self.node = node
         self.code_dir = work_dir.resolve() / "instances"
@@ -85,11 +94,14 @@ class Agent:
         self.metrics = metrics
         self.gpu = gpu
         self.runtime = runtime
+        self.gaia = gaia
         self.instances: dict[str, Instance] = {}
         self.records: deque[tuple[str, str]] = deque(maxlen=RECORDS_KEPT)
         """(instance, record as one JSON text) of the latest records: `/records` answers
         with them as they are, so a large page never holds the event loop for long."""
         self.record_log = record_log or RecordLog(None)
+        self.decision_log = decision_log or RecordLog(None)
+        self.decisions: deque[RuntimeDecision] = deque(maxlen=RECORDS_KEPT)
         self._requests_started = 0
         self.plan_targets: dict[str, PlanTarget] = {}
         """Where each workflow's requests go (by workflow): looked up as each one leaves, so
@@ -101,6 +113,7 @@ class Agent:
         self.received = RecentIds()
         """Ids of the messages this agent has taken: a repeated cast is not run twice."""
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._spawn(self._evaluate_forever())
 
     async def close(self) -> None:
         """Stop timers and background work, close the HTTP client."""
@@ -113,6 +126,7 @@ class Agent:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.courier.close()
         self.record_log.close()
+        self.decision_log.close()
 
     def _keep(self, record: InvocationRecord) -> None:
         """Remember a record, append it to the record log, count it in the metrics."""
@@ -144,10 +158,10 @@ class Agent:
             raise DeployError(str(error)) from error
         deployed_at_s = time.time()
         setting = spec.runtime or self.runtime
-        runtime = function_runtime(setting, self.gpu, classification, DEFAULT_CONFIG, deployed_at_s)
+        runtime = function_runtime(setting, self.gpu, classification, self.gaia, deployed_at_s)
         instance = Instance(spec, code, classification, runtime)
         try:
-            await asyncio.to_thread(instance.load)
+            await asyncio.to_thread(instance.load, instance.revision)
         except Exception as error:  # the module's top level is arbitrary code
             raise DeployError(f"{spec.code.file} does not load: {_describe(error)}") from error
         if spec.state_from is not None:
@@ -155,9 +169,10 @@ class Agent:
         # Registered before handle_init: a timer or message it triggers at once (a client's
         # first tick, say) must find the instance; the gate holds them until init is done.
         self.instances[spec.instance] = instance
-        async with instance.gate.alone():
+        revision = instance.revision
+        async with revision.gate.alone():
             _, record = await self._run(
-                instance, "handle_init", NO_DELIVERY, dict(spec.init_payload),
+                instance, revision, "handle_init", NO_DELIVERY, dict(spec.init_payload),
                 instance.saved_state,
             )  # fmt: skip
         if record.error is not None:
@@ -181,8 +196,9 @@ class Agent:
         """Stop an instance (KeyError if unknown); its timers die with it."""
         instance = self.instances.pop(instance_id)
         instance.cancel_timers()
-        async with instance.gate.alone():
-            _, record = await self._run(instance, "handle_stop", NO_DELIVERY)
+        revision = instance.revision
+        async with revision.gate.alone():
+            _, record = await self._run(instance, revision, "handle_stop", NO_DELIVERY)
         return record
 
     # -- invocations
@@ -211,59 +227,66 @@ class Agent:
     ) -> tuple[Any, InvocationRecord]:
         """One message handler run; a raising handler restarts the instance (handlers
         running beside it finish on the module they started with)."""
-        async with instance.gate.handler():
+        revision = instance.revision
+        async with revision.gate.handler():
             if instance.failure is not None:
                 raise RuntimeError(f"instance {instance.id} is down: {instance.failure}")
-            result, record = await self._run(instance, handler, delivery, delivery.src, msg)
+            args = (delivery.src, msg)
+            result, record = await self._run(instance, revision, handler, delivery, *args)
             if record.error is not None:
-                await self._restart(instance)
+                await self._restart(instance, revision)
                 raise InvocationError(record)
         return result, record
 
-    async def _restart(self, instance: Instance) -> None:
+    async def _restart(self, instance: Instance, revision: Revision) -> None:
         """Stop the old module, load a fresh one, init it with the last synced state."""
         instance.cancel_timers()
         instance.restarts += 1
         self.metrics.instance_restarts.labels(instance.id).inc()
-        await self._run(instance, "handle_stop", NO_DELIVERY)
+        await self._run(instance, revision, "handle_stop", NO_DELIVERY)
         try:
-            await asyncio.to_thread(instance.load)
+            await asyncio.to_thread(instance.load, revision)
         except Exception as error:
             instance.failure = f"reload failed: {_describe(error)}"
             return
         payload, saved = dict(instance.spec.init_payload), instance.saved_state
-        _, record = await self._run(instance, "handle_init", NO_DELIVERY, payload, saved)
+        _, record = await self._run(instance, revision, "handle_init", NO_DELIVERY, payload, saved)
         if record.error is not None:
             instance.cancel_timers()
             instance.failure = f"handle_init failed on restart: {record.error}"
 
     async def _run(
-        self, instance: Instance, handler: str, delivery: Delivery, *args: Any
+        self, instance: Instance, revision: Revision, handler: str, delivery: Delivery, *args: Any
     ) -> tuple[Any, InvocationRecord]:
-        """Run one handler in a worker thread (caller holds its gate) and record it.
+        """Run one handler of `revision` in a worker thread (caller holds its gate) and
+        record it; a message handler's end-to-end latency (from the message's arrival) is
+        what the runtime observes.
 
         A missing handle_init/handle_stop is no error; a missing message handler is.
         """
-        function = instance.handler(handler)
+        function = None if revision.module is None else getattr(revision.module, handler, None)
         start_s = time.time()
-        instance.runtime.observe_arrival(start_s)
-        decision = instance.runtime.decide(start_s)
+        decision = revision.decision
         chain = delivery.request_id or self.new_request_id(instance)
         store = self.state.store(instance.spec.state)
         state = InstanceState(self.loop, store, instance.spec.state, chain, delivery.state_keys)
-        context = AgentContext(self, instance, decision.mode.value, state, delivery.request_id)
+        context = AgentContext(
+            self, instance, decision.mode.value, revision.device, state, delivery.request_id
+        )
         result, error = None, None
         started = time.perf_counter()
         try:
             if function is not None:
                 result = await asyncio.to_thread(function, context, *args)
-            elif handler in ("handle_call", "handle_cast"):
+            elif handler in MESSAGE_HANDLERS:
                 raise AttributeError(f"function {instance.spec.function} has no {handler}")
         except Exception as caught:
             error = _describe(caught)
         exec_ms = (time.perf_counter() - started) * 1000
         end_s = time.time()
-        instance.runtime.observe_latency(decision.mode, end_s, exec_ms)
+        if handler in MESSAGE_HANDLERS and error is None:
+            arrived_s = delivery.received_s or start_s
+            instance.runtime.observe(decision.mode, end_s, (end_s - arrived_s) * 1000)
         record = InvocationRecord(
             instance=instance.id,
             workflow=instance.spec.workflow,
@@ -276,11 +299,82 @@ class Agent:
             exec_ms=exec_ms,
             mode=decision.mode.value,
             reason=decision.reason,
+            revision=revision.number,
+            device=revision.device,
             state_accesses=state.accesses,
             error=error,
         )
         self._keep(record)
         return result, record
+
+    # -- the runtime's re-evaluation (Gaia)
+
+    async def _evaluate_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.gaia.evaluation_interval_s)
+            await self.evaluate_runtimes(time.time())
+
+    async def evaluate_runtimes(self, now_s: float) -> list[RuntimeDecision]:
+        """Evaluate every re-evaluated instance's mode at `now_s`, switch those whose rules
+        ask for it, and record each evaluation."""
+        decisions = []
+        for instance in list(self.instances.values()):
+            evaluation = instance.runtime.evaluate(now_s)
+            if evaluation is None:
+                continue
+            cold_start_ms, error = None, None
+            if evaluation.switch:
+                cold_start_ms, error = await self._switch(instance, evaluation)
+            else:
+                instance.runtime.commit(evaluation)
+            decision = RuntimeDecision(
+                instance=instance.id, workflow=instance.spec.workflow,
+                function=instance.spec.function, node=self.node, at_s=evaluation.at_s,
+                current=evaluation.current.value, mode=evaluation.mode.value,
+                rule=evaluation.rule, reason=evaluation.reason, p95_ms=evaluation.p95_ms,
+                rate_per_s=evaluation.rate_per_s, idle_rate_per_s=evaluation.idle_rate_per_s,
+                cpu_p95_ms=evaluation.cpu_p95_ms, gpu_p95_ms=evaluation.gpu_p95_ms,
+                since_switch_s=evaluation.since_switch_s, revision=instance.revision.number,
+                cold_start_ms=cold_start_ms, error=error,
+            )  # fmt: skip
+            self.decisions.append(decision)
+            self.decision_log.append(decision.model_dump_json())
+            decisions.append(decision)
+        return decisions
+
+    async def _switch(
+        self, instance: Instance, evaluation: Evaluation
+    ) -> tuple[float | None, str | None]:
+        """A new revision in the evaluation's mode, started beside the serving one (module
+        load and `handle_init` with the last synced state: its cold start), then the
+        traffic moved to it and the old one stopped. (cold start ms, None) or (None, why
+        the function keeps its revision)."""
+        decision = Decision(evaluation.mode, f"{evaluation.rule}: {evaluation.reason}")
+        revision = Revision(instance.revision.number + 1, decision, instance.spec.concurrency)
+        started = time.perf_counter()
+        try:
+            await asyncio.to_thread(instance.load, revision)
+        except Exception as error:  # the module's top level is arbitrary code
+            return None, f"the new revision does not load: {_describe(error)}"
+        instance.cancel_timers()
+        payload, saved = dict(instance.spec.init_payload), instance.saved_state
+        async with revision.gate.alone():
+            args = (payload, saved)
+            _, record = await self._run(instance, revision, "handle_init", NO_DELIVERY, *args)
+        if record.error is not None:
+            return None, f"handle_init of the new revision failed: {record.error}"
+        cold_start_ms = (time.perf_counter() - started) * 1000
+        if self.instances.get(instance.id) is not instance:
+            return None, "the instance was removed during the switch"
+        old, instance.revision = instance.revision, revision
+        instance.runtime.commit(evaluation)
+        self._spawn(self._retire(instance, old))
+        return cold_start_ms, None
+
+    async def _retire(self, instance: Instance, revision: Revision) -> None:
+        """Stop a revision the traffic has left, once its running handlers are done."""
+        async with revision.gate.alone():
+            await self._run(instance, revision, "handle_stop", NO_DELIVERY)
 
     # -- messaging (the `Messenger` of the contexts)
 

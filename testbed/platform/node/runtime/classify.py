@@ -1,16 +1,28 @@
 """Deploy-time class of a function from its Python source, read with `ast` (never imported).
 
-`gpu`: an explicit CUDA placement (`.cuda()`, `.to("cuda")`, `torch.device("cuda")`,
-`device="cuda"`); `gpu_preferred`: torch or tensorflow plus a tensor-creating call of at
-least `large_tensor_elements`; `cpu_preferred`: the framework with small or unknown-size
-tensors only; `cpu` otherwise. Across files the strongest class wins.
+Gaia's Execution Mode Identifier (the paper, and `cmd/static-analysis` of its `func` fork),
+per file, first match wins:
+
+1. `gpu`: an explicit GPU call anywhere in the file: `.cuda()`, `.to("cuda")`,
+   `device("cuda")` (`torch.device`, `tf.device` or a bare `device`), a literal device;
+2. `gpu_preferred`: a framework import (torch, tensorflow, transformers) and a
+   tensor-creating call of at least `large_tensor_elements` literal elements;
+3. `cpu_preferred`: a framework import (with small, unsized or no tensor calls);
+4. `cpu` otherwise.
+
+Across files the strongest class wins; no files at all is `cpu_preferred`. Differences from
+the original's code, each on purpose: every explicit call counts (its visitor keeps only
+the last call it visits, the paper counts them all); `json` is no framework (listed in its
+code as a leftover to remove); imports of submodules count (`import torch.nn`);
+`"cuda:N"` is as explicit as `"cuda"`; names are resolved through the file's imports
+(`import torch as t; t.zeros(...)`); a file that is not Python is an error, not `cpu`.
 """
 
 from __future__ import annotations
 
 import ast
+import math
 import re
-from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,11 +30,12 @@ from pathlib import Path
 from testbed.errors import UserError
 from testbed.platform.node.runtime.config import DEFAULT_CONFIG, GaiaConfig
 from testbed.platform.node.runtime.modes import FunctionClass
-from testbed.platform.node.runtime.sizes import IntScope, count_elements, literal_int
 
-FRAMEWORKS = ("torch", "tensorflow")
-_CUDA_DEVICE = re.compile(r"(cuda|/?(device:)?gpu)(:\d+)?", re.IGNORECASE)
-_DEVICE_CALLS = {"torch.device", "tensorflow.device"}
+FRAMEWORKS = ("torch", "tensorflow", "transformers")
+"""Deep-learning imports that make a function a candidate for a GPU."""
+TORCH_TENSOR_CALLS = ("tensor", "randn", "zeros", "ones", "empty")
+TF_TENSOR_CALLS = ("constant", "zeros", "ones", "fill", "random.uniform", "random.normal")
+_CUDA = re.compile(r"cuda(:\d+)?")
 
 
 @dataclass(frozen=True)
@@ -40,7 +53,7 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Classification:
-    """The class and the findings that decided it (those supporting the winning class)."""
+    """The class and the findings that decided it."""
 
     function_class: FunctionClass
     evidence: tuple[Evidence, ...]
@@ -49,7 +62,7 @@ class Classification:
     def summary(self) -> str:
         """One line for a decision's reason."""
         if not self.evidence:
-            return f"{self.function_class.name} (no torch/tensorflow use found)"
+            return f"{self.function_class.name} (no torch/tensorflow/transformers use found)"
         return f"{self.function_class.name} ({self.evidence[0]})"
 
 
@@ -62,17 +75,10 @@ def classify_sources(
     sources: Mapping[str, str], config: GaiaConfig = DEFAULT_CONFIG
 ) -> Classification:
     """Classify a function from its sources, keyed by the file name shown in the evidence."""
-    findings = [
-        finding
-        for name, text in sources.items()
-        for finding in sorted(
-            _FileScan(name, _parse(name, text), config).findings(), key=lambda found: found.line
-        )
-    ]
-    strongest = max((finding.supports for finding in findings), default=FunctionClass.cpu)
-    # dict.fromkeys: two placements on one line are one finding for the records
-    deciding = tuple(dict.fromkeys(f for f in findings if f.supports is strongest))
-    return Classification(strongest, deciding)
+    if not sources:
+        return Classification(FunctionClass.cpu_preferred, ())
+    per_file = [_classify_file(name, _parse(name, text), config) for name, text in sources.items()]
+    return max(per_file, key=lambda found: found.function_class)
 
 
 def _parse(name: str, text: str) -> ast.Module:
@@ -83,109 +89,74 @@ def _parse(name: str, text: str) -> ast.Module:
         raise UserError(problem) from error
 
 
-class _FileScan:
-    """The findings of one file: imports, CUDA placements and tensor sizes."""
+def _classify_file(name: str, tree: ast.Module, config: GaiaConfig) -> Classification:
+    aliases = _aliases(tree)
+    imports, explicit, large, small = [], [], [], []
+    for node in ast.walk(tree):
+        line = getattr(node, "lineno", 0)
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            imports += [
+                Evidence(name, line, f"imports {module}", FunctionClass.cpu_preferred)
+                for module in _framework_modules(node)
+            ]
+        elif isinstance(node, ast.Call):
+            call = _explicit_gpu_call(node)
+            if call is not None:
+                explicit.append(Evidence(name, line, call, FunctionClass.gpu))
+            found = _tensor_call(node, aliases)
+            if found is not None:
+                qualified, elements = found
+                if elements >= config.large_tensor_elements:
+                    reason = f"{qualified}: {elements} elements >= {config.large_tensor_elements}"
+                    large.append(Evidence(name, line, reason, FunctionClass.gpu_preferred))
+                else:
+                    reason = f"{qualified}: {elements} elements < {config.large_tensor_elements}"
+                    small.append(Evidence(name, line, reason, FunctionClass.cpu_preferred))
+    if explicit:
+        return _decided(FunctionClass.gpu, explicit)
+    if imports and large:
+        return _decided(FunctionClass.gpu_preferred, large + imports)
+    if imports:
+        return _decided(FunctionClass.cpu_preferred, imports + small)
+    return Classification(FunctionClass.cpu, ())
 
-    def __init__(self, name: str, tree: ast.Module, config: GaiaConfig) -> None:
-        self._name = name
-        self._tree = tree
-        self._config = config
-        self._aliases = _aliases(tree)
-        self._constants = _constants(tree)
-        self._cuda_names: set[str] = set()
-        self._collect_cuda_names()
 
-    def findings(self) -> Iterator[Evidence]:
-        for node in ast.walk(self._tree):
-            if isinstance(node, (ast.Import, ast.ImportFrom)):
-                yield from self._framework_imports(node)
-            elif isinstance(node, ast.Call):
-                finding = self._placement(node) or self._tensor(node)
-                if finding is not None:
-                    yield finding
+def _decided(function_class: FunctionClass, evidence: list[Evidence]) -> Classification:
+    # dict.fromkeys: two findings on one line with one reason are one for the records
+    ordered = sorted(dict.fromkeys(evidence), key=lambda found: (found.line, found.reason))
+    strongest = [found for found in ordered if found.supports is function_class]
+    rest = [found for found in ordered if found.supports is not function_class]
+    return Classification(function_class, tuple(strongest + rest))
 
-    def _evidence(self, node: ast.AST, reason: str, supports: FunctionClass) -> Evidence:
-        return Evidence(self._name, getattr(node, "lineno", 0), reason, supports)
 
-    def _framework_imports(self, node: ast.Import | ast.ImportFrom) -> Iterator[Evidence]:
-        modules = (
-            [node.module or ""]
-            if isinstance(node, ast.ImportFrom)
-            else [alias.name for alias in node.names]
-        )
-        for module in modules:
-            if module.split(".")[0] in FRAMEWORKS:
-                yield self._evidence(node, f"imports {module}", FunctionClass.cpu_preferred)
+def _framework_modules(node: ast.Import | ast.ImportFrom) -> Iterator[str]:
+    if isinstance(node, ast.ImportFrom):
+        modules = [] if node.level else [node.module or ""]
+    else:
+        modules = [alias.name for alias in node.names]
+    yield from (module for module in modules if module.split(".")[0] in FRAMEWORKS)
 
-    def _placement(self, call: ast.Call) -> Evidence | None:
-        """An explicit CUDA placement: `.cuda()`, `.to(cuda)`, `device(cuda)`, `device=cuda`."""
-        method = call.func.attr if isinstance(call.func, ast.Attribute) else None
-        reason = None
-        if method == "cuda":
-            reason = "calls .cuda()"
-        elif method == "to" and call.args and self._is_cuda(call.args[0]):
-            reason = f".to({ast.unparse(call.args[0])}) moves to a CUDA device"
-        elif (
-            self._qualified(call.func) in _DEVICE_CALLS
-            and call.args
-            and self._is_cuda(call.args[0])
-        ):
-            reason = f"{ast.unparse(call)} names a CUDA device"
-        else:
-            device = next((kw.value for kw in call.keywords if kw.arg == "device"), None)
-            if device is not None and self._is_cuda(device):
-                reason = f"device={ast.unparse(device)} names a CUDA device"
-        return None if reason is None else self._evidence(call, reason, FunctionClass.gpu)
 
-    def _tensor(self, call: ast.Call) -> Evidence | None:
-        qualified = self._qualified(call.func)
-        count = None if qualified is None else count_elements(qualified, call, self._constants)
-        if qualified is None or count is None:
-            return None
-        short = qualified.replace("tensorflow.", "tf.", 1)
-        limit = self._config.large_tensor_elements
-        elements = f"{'' if count.exact else 'at least '}{count.at_least} elements"
-        if count.at_least >= limit:
-            reason = f"{short}: {elements} >= {limit}"
-            return self._evidence(call, reason, FunctionClass.gpu_preferred)
-        detail = f"{elements} < {limit}" if count.exact else f"size not literal, {elements}"
-        return self._evidence(call, f"{short}: {detail}", FunctionClass.cpu_preferred)
+def _is_cuda(node: ast.expr) -> bool:
+    return (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and _CUDA.fullmatch(node.value) is not None
+    )
 
-    def _qualified(self, node: ast.expr) -> str | None:
-        """`tf.random.normal` -> `tensorflow.random.normal`, through the file's imports."""
-        parts: list[str] = []
-        while isinstance(node, ast.Attribute):
-            parts.append(node.attr)
-            node = node.value
-        if not isinstance(node, ast.Name) or node.id not in self._aliases:
-            return None
-        return ".".join([self._aliases[node.id], *reversed(parts)])
 
-    def _is_cuda(self, node: ast.expr) -> bool:
-        """A CUDA device: a literal, a name bound to one, `device("cuda")`, or `a if c else b`
-        with a CUDA branch (the usual `"cuda" if torch.cuda.is_available() else "cpu"`)."""
-        if isinstance(node, ast.Constant):
-            return isinstance(node.value, str) and _CUDA_DEVICE.fullmatch(node.value) is not None
-        if isinstance(node, ast.Name):
-            return node.id in self._cuda_names
-        if isinstance(node, ast.IfExp):
-            return self._is_cuda(node.body) or self._is_cuda(node.orelse)
-        if isinstance(node, ast.Call):
-            return (
-                self._qualified(node.func) in _DEVICE_CALLS
-                and bool(node.args)
-                and self._is_cuda(node.args[0])
-            )
-        return False
-
-    def _collect_cuda_names(self) -> None:
-        """Names assigned a CUDA device anywhere in the file, following `b = a` chains."""
-        bindings = list(_name_bindings(self._tree))
-        while True:
-            found = {name for name, value in bindings if self._is_cuda(value)} - self._cuda_names
-            if not found:
-                return
-            self._cuda_names |= found
+def _explicit_gpu_call(call: ast.Call) -> str | None:
+    """`.cuda()`, `.to("cuda")`, `device("cuda")`: the literal forms the paper lists."""
+    func = call.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+    first = call.args[0] if call.args else None
+    if name == "cuda" and isinstance(func, ast.Attribute):
+        return "calls .cuda()"
+    if name == "to" and isinstance(func, ast.Attribute) and first is not None and _is_cuda(first):
+        return f".to({ast.unparse(first)}) names a CUDA device"
+    if name == "device" and first is not None and _is_cuda(first):
+        return f"{ast.unparse(call)} names a CUDA device"
+    return None
 
 
 def _aliases(tree: ast.Module) -> dict[str, str]:
@@ -205,23 +176,86 @@ def _aliases(tree: ast.Module) -> dict[str, str]:
     return {name: target for name, target in aliases.items() if target.split(".")[0] in FRAMEWORKS}
 
 
-def _name_bindings(tree: ast.Module) -> Iterator[tuple[str, ast.expr]]:
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Assign):
-            for target in node.targets:
-                if isinstance(target, ast.Name):
-                    yield target.id, node.value
-        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value:
-            yield node.target.id, node.value
+def _qualified(node: ast.expr, aliases: Mapping[str, str]) -> str | None:
+    """`tf.random.normal` -> `tensorflow.random.normal`, through the file's imports."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name) or node.id not in aliases:
+        return None
+    return ".".join([aliases[node.id], *reversed(parts)])
 
 
-def _constants(tree: ast.Module) -> IntScope:
-    """Names bound exactly once, to an integer expression of literals (`N = 1000`)."""
-    bindings = list(_name_bindings(tree))
-    once = {name for name, times in Counter(name for name, _ in bindings).items() if times == 1}
-    scope: dict[str, int] = {}
-    for name, value in bindings:
-        number = literal_int(value, scope) if name in once else None
-        if number is not None:
-            scope[name] = number
-    return scope
+def _tensor_call(call: ast.Call, aliases: Mapping[str, str]) -> tuple[str, int] | None:
+    """(short name, elements) of a tensor-creating call sized by literals; None for other
+    calls and for sizes that are not literal (a request field, a variable)."""
+    qualified = _qualified(call.func, aliases)
+    if qualified is None:
+        return None
+    if qualified.startswith("torch.") and qualified.endswith(
+        tuple(f".{op}" for op in TORCH_TENSOR_CALLS)
+    ):
+        elements = _torch_elements(call, tensor=qualified.endswith(".tensor"))
+        return None if elements is None else (qualified, elements)
+    if qualified.startswith("tensorflow.") and qualified.endswith(
+        tuple(f".{op}" for op in TF_TENSOR_CALLS)
+    ):
+        elements = _tf_elements(call, constant=qualified == "tensorflow.constant")
+        short = qualified.replace("tensorflow.", "tf.", 1)
+        return None if elements is None else (short, elements)
+    return None
+
+
+def _literal_shape(node: ast.Tuple | ast.List) -> int | None:
+    dims = [elt.value for elt in node.elts if _is_int(elt)]  # type: ignore[attr-defined]
+    if len(dims) != len(node.elts) or not dims:
+        return None
+    return math.prod(dims)
+
+
+def _is_int(node: ast.expr) -> bool:
+    return (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, int)
+        and not isinstance(node.value, bool)
+    )
+
+
+def _torch_elements(call: ast.Call, tensor: bool) -> int | None:
+    """`torch.tensor([[1, 2], [3, 4]])`: the literal elements; `torch.zeros((2, 3))` or
+    `torch.zeros(2, 3)`: the product of the dimensions; any non-literal size: unknown."""
+    elements, shaped = 1, False
+    for arg in call.args:
+        if tensor and isinstance(arg, ast.List):
+            count = _list_elements(arg)
+            return count if count > 0 else None
+        if isinstance(arg, (ast.Tuple, ast.List)):
+            shape = _literal_shape(arg)
+            if shape is None:
+                return None
+            elements, shaped = elements * shape, True
+        elif _is_int(arg):
+            elements, shaped = elements * arg.value, True  # type: ignore[attr-defined]
+        elif isinstance(arg, (ast.Name, ast.Call, ast.Starred)):
+            return None
+    return elements if shaped else None
+
+
+def _tf_elements(call: ast.Call, constant: bool) -> int | None:
+    """`tf.constant([...])`: its literal elements; `tf.zeros([2, 3])`: the shape's product."""
+    if constant:
+        return _list_elements(call.args[0]) if call.args else None
+    for arg in call.args:
+        if isinstance(arg, (ast.Tuple, ast.List)):
+            return _literal_shape(arg)
+        if isinstance(arg, (ast.ListComp, ast.Call)):
+            return None
+    return None
+
+
+def _list_elements(node: ast.expr) -> int:
+    """Constants in a nested list literal (0 for anything else)."""
+    if not isinstance(node, ast.List):
+        return 0
+    return sum(1 if isinstance(elt, ast.Constant) else _list_elements(elt) for elt in node.elts)
