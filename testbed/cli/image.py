@@ -27,9 +27,17 @@ def build(
     force: Annotated[
         bool, typer.Option("--force", help="Rebuild even when the image is current.")
     ] = False,
+    gpu: Annotated[
+        bool,
+        typer.Option(
+            "--gpu",
+            help="The GPU variant (the node image plus torch with CUDA, about 3 GB more), for "
+            "nodes with the host's GPU attached; `testbed up` builds it when one is.",
+        ),
+    ] = False,
 ) -> None:
     """Build the node image for the current tree, if it is not built yet."""
-    image = build_node_image(base, force)
+    image = build_node_image(base, force, gpu=gpu)
     state = "built" if image.built else "up to date"
     typer.echo(f"{image.tag} ({state})")
 

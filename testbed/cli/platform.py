@@ -57,12 +57,16 @@ def records(
     if as_json:
         typer.echo(json.dumps([record.model_dump(mode="json") for record in found], indent=1))
         return
-    table = Table("start (UTC)", "node", "instance", "handler", "exec ms", "mode", "state", "error")
+    table = Table(
+        "start (UTC)", "node", "instance", "handler", "exec ms", "device (revision)", "state",
+        "error",
+    )  # fmt: skip
     for record in found:
         clock = datetime.fromtimestamp(record.start_s, timezone.utc).strftime("%H:%M:%S.%f")
         table.add_row(
             clock[:-3], record.node, record.instance, record.handler.removeprefix("handle_"),
-            f"{record.exec_ms:.2f}", record.mode,
+            f"{record.exec_ms:.2f}",
+            record.mode if record.device is None else f"{record.device} ({record.revision})",
             ", ".join(f"{a.operation} {a.locality}" for a in record.state_accesses),
             record.error or "",
         )  # fmt: skip

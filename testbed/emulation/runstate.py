@@ -37,6 +37,8 @@ class NodeRecord(Document):
     management_address: str
     state: NodeState
     container: str
+    gpu: str = "none"
+    """`none` (not asked), `attached`, or why a node that asked runs on the CPU."""
 
 
 class ControllerRecord(Document):

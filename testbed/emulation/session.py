@@ -51,6 +51,18 @@ _READY_TIMEOUT_S = 90.0
 _READY_POLL_S = 0.05
 
 
+NO_GPU_ASKED = "none"
+GPU_ATTACHED = "attached"
+GPU_FALLBACK = "cpu only: gpu optional, and Docker has no NVIDIA runtime here"
+
+
+def gpu_state(need: GpuNeed, host_has_gpu: bool) -> str:
+    """What a node's container gets of its `gpu` setting on this host."""
+    if need is GpuNeed.none:
+        return NO_GPU_ASKED
+    return GPU_ATTACHED if host_has_gpu else GPU_FALLBACK
+
+
 @dataclass
 class NodeHandle:
     """A node with a container: its fabric slot (`index`, which gives its emulated
@@ -66,6 +78,8 @@ class NodeHandle:
     engine_index: int
     started_s: float = 0.0
     """How long its container took from `docker run` to its program answering ready."""
+    gpu: str = NO_GPU_ASKED
+    """Whether its container has the host's GPU, and why not when it asked for one."""
     paused: bool = False
     stopped: bool = False
 
@@ -85,6 +99,7 @@ class NodeHandle:
             management_address=self.management_address,
             state=self.state,
             container=self.container.name,
+            gpu=self.gpu,
         )
 
 
@@ -164,6 +179,8 @@ class Emulation:
         """A node's CPU limit, at most the host's: Docker refuses more (a paper's 4-core
         satellite on a 2-core machine gets 2; the scheduler still counts its 4)."""
         self.image: str | None = None
+        self.gpu_image: str | None = None
+        """The GPU variant, built only when a node gets the host's GPU."""
         self.client: docker.DockerClient | None = None
         self.fabric: Fabric | None = None
         self.backend: ShapingBackend | None = None
@@ -255,6 +272,10 @@ class Emulation:
         self._owns_host = True
         remove_leftovers(self.client)
         self.image = build_node_image(client=self.client).tag
+        self._gpu_host = containers.host_has_nvidia_runtime(self.client)
+        if any(gpu_state(n.spec.gpu, self._gpu_host) == GPU_ATTACHED for n in self.engine.nodes):
+            self._step("building the GPU variant of the node image (torch with CUDA)")
+            self.gpu_image = build_node_image(client=self.client, gpu=True).tag
         on_demand = len(self.engine.nodes) - len(self.static)
         self._step(
             f"starting {len(self.static)} node containers from {self.image}"
@@ -320,14 +341,15 @@ class Emulation:
                 self.engine.nodes[k].name: str(node_address(i)) for i, k in enumerate(self.static)
             }
         hosts[node.name] = address
+        attached = gpu_state(node.spec.gpu, self._gpu_host) == GPU_ATTACHED
         spec = containers.ContainerSpec(
             name=CONTAINER_PREFIX + node.name,
             hostname=node.name,
-            image=self.image,
+            image=self.gpu_image if attached else self.image,
             cpus=min(node.spec.cpus, self._host_cpus),
             memory_bytes=node.spec.memory_bytes,
             emulated_address=address,
-            gpu=self._gpu_host and node.spec.gpu is not GpuNeed.none,
+            gpu=attached,
             labels={f"{containers.LABEL}.kind": node.kind.value, **node.spec.labels},
             command=self.program.command(node, [*(p for p in peers if p.name != node.name), node]),
             volumes=dict(self.program.volumes()),
@@ -344,11 +366,14 @@ class Emulation:
             address=address,
             management_address=containers.management_address(container),
             engine_index=engine_index,
+            gpu=gpu_state(node.spec.gpu, self._gpu_host),
         )
 
     def _start_containers(self) -> list[NodeHandle]:
         assert self.client is not None
-        self._gpu_host = containers.host_has_nvidia_runtime(self.client)
+        fallback = [n.name for n in self.engine.nodes if n.spec.gpu is GpuNeed.optional]
+        if fallback and not self._gpu_host:
+            self.progress(f"nodes {', '.join(fallback)}: {GPU_FALLBACK}")
         with ThreadPoolExecutor(_START_WORKERS) as pool:
             return list(pool.map(self._start_container, self.static, range(len(self.static))))
 

@@ -1,9 +1,9 @@
 """Published results an experiment reproduces, and its table next to them.
 
 An experiment whose scenario is a known reproduction (by scenario name) also writes
-reproduction.md: per scheduler (HyperDrive) or state policy (Databelt), this testbed's
-figures beside the publication's. The publication's are constants with their source; ours
-come from the runs' summaries.
+reproduction.md: per scheduler (HyperDrive), state policy (Databelt) or runtime (Gaia),
+this testbed's figures beside the publication's. The publication's are constants with their
+source; ours come from the runs' summaries.
 """
 
 from __future__ import annotations
@@ -212,6 +212,57 @@ def _databelt_titles(rows: Sequence[Row]) -> tuple[str, ...]:
     return (DATABELT_TITLES[0], *key_labels(keys), *DATABELT_TITLES[1:], *fusion)
 
 
+# ----------------------------------------------------------------------------------- Gaia
+
+RUNTIME_KEY = "platform.runtime"
+SIZE_KEY = "workload.request.size"
+GAIA_SOURCE = (
+    "Gaia (BDCAT 2025, arXiv 2511.13728): matrix multiply 1000^2 GPU 153 ms vs CPU 110 ms, "
+    "20000^2 CPU 20.6 s vs GPU 3.2 s, auto on the GPU after about 59 s; image "
+    "classification 192 ms on the CPU vs 167 ms on the GPU, auto stays on the CPU; an "
+    "H100-class GPU and 4 CPU cores. Without a GPU here, gpu and auto run on the CPU and "
+    "decisions.csv says why"
+)
+GAIA_PAPER_MS: dict[tuple[str, str | None, str], float] = {
+    ("gaia", "1000", "cpu"): 110.0,
+    ("gaia", "1000", "gpu"): 153.0,
+    ("gaia", "20000", "cpu"): 20_600.0,
+    ("gaia", "20000", "gpu"): 3_200.0,
+    ("gaia-classifier", None, "cpu"): 192.0,
+    ("gaia-classifier", None, "gpu"): 167.0,
+}
+"""(scenario, matrix size or None, runtime) -> the paper's latency per request, ms."""
+GAIA_PAPER_SWITCH = {"gaia": "about 59", "gaia-classifier": "never"}
+"""What the paper says of auto mode's first switch, per workload."""
+GAIA_TITLES = (
+    "runtime", "p50 ms", "paper ms", "on GPU %", "first switch s", "paper", "cost / request",
+)  # fmt: skip
+
+
+def _gaia_cells(scenario_name: str, rows: Sequence[Row]) -> list[list[str]]:
+    cells = []
+    for row in rows:
+        runtime, figures = row.combination[RUNTIME_KEY], row.figures
+        others = _without(row, RUNTIME_KEY)
+        paper_ms = GAIA_PAPER_MS.get((scenario_name, row.combination.get(SIZE_KEY), runtime))
+        cells.append([
+            runtime,
+            *(value for _, value in others),
+            _figure(figures["latency_p50_ms"], ".1f"),
+            _figure(paper_ms, ".0f"),
+            _figure(figures["gpu_invocation_pct"], ".1f"),
+            _figure(figures["first_switch_s"], ".1f") if runtime == "auto" else MISSING,
+            GAIA_PAPER_SWITCH.get(scenario_name, MISSING) if runtime == "auto" else MISSING,
+            _figure(figures["cost_per_request"], ".3f"),
+        ])  # fmt: skip
+    return cells
+
+
+def _gaia_titles(rows: Sequence[Row]) -> tuple[str, ...]:
+    keys = [key for key in rows[0].combination if key != RUNTIME_KEY]
+    return (GAIA_TITLES[0], *key_labels(keys), *GAIA_TITLES[1:])
+
+
 # ----------------------------------------------------------------------------- the table
 
 
@@ -237,6 +288,11 @@ def reproduction_of(scenario_name: str, rows: Sequence[Row]) -> Reproduction | N
         if not rows or any(STATE_KEY not in row.combination for row in rows):
             return None
         return Reproduction(_databelt_titles(rows), _databelt_cells(rows), DATABELT_SOURCE)
+    if scenario_name in GAIA_PAPER_SWITCH:
+        if not rows or any(RUNTIME_KEY not in row.combination for row in rows):
+            return None
+        cells = _gaia_cells(scenario_name, rows)
+        return Reproduction(_gaia_titles(rows), cells, GAIA_SOURCE)
     return None
 
 

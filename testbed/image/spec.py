@@ -34,6 +34,13 @@ SELECTED_BASE_TAG = "selected"
 """Tag that remembers which base the last build used, so the tag lookup needs no probing."""
 
 NODE_REPOSITORY = "leotrek/node"
+GPU_NODE_REPOSITORY = "leotrek/node-gpu"
+"""The variant for nodes with the host's GPU attached: the node image plus torch with CUDA.
+Built only where a node gets a GPU (or by `testbed image build --gpu`)."""
+GPU_REQUIREMENTS = ("torch==2.5.1",)
+"""What GPU functions need beyond the node's pins: PyPI's Linux x86_64 torch 2.5.1 wheel
+bundles the CUDA 12.4 runtime (its nvidia-* dependencies); the driver comes from the host
+through the NVIDIA container toolkit."""
 NODE_LABEL = "org.leotrek.testbed"
 CONTENT_LABEL = "org.leotrek.testbed.content"
 

@@ -36,6 +36,13 @@ def _percent(ratio: float | None) -> float | None:
     return None if ratio is None else ratio * PERCENT
 
 
+PER_ONE = 1.0
+
+
+def _share(part: float, whole: float, scale: float = PERCENT) -> float | None:
+    return None if whole == 0 else part / whole * scale
+
+
 LATENCY_P50 = Figure(
     "latency_p50_ms", "p50 ms", "latency p50", "ms", ".1f", lambda s: _latency(s).p50
 )
@@ -111,6 +118,18 @@ FIGURES = (
     Figure(
         "migrations", "moves", "tasks moved by re-placement", "", "g",
         lambda s: s.workflows.migrations,
+    ),
+    Figure(
+        "gpu_invocation_pct", "gpu %", "invocations on the GPU", "%", ".1f",
+        lambda s: _share(s.modes.gpu, s.modes.cpu + s.modes.gpu),
+    ),
+    Figure(
+        "first_switch_s", "switch s", "first runtime switch after the start", "s", ".1f",
+        lambda s: s.modes.first_switch_s,
+    ),
+    Figure(
+        "cost_per_request", "cost/req", "Gaia cost per request (cpu-s + 3.5 x gpu-s)", "", ".3f",
+        lambda s: _share(s.modes.cost, s.requests.completed, PER_ONE),
     ),
     Figure("completed", "completed", "requests completed", "", "g", lambda s: s.requests.completed),
     Figure("failed", "failed", "requests failed", "", "g", lambda s: s.requests.failed),

@@ -299,6 +299,7 @@ def _runtime_decisions(files: RunFiles) -> Figure | None:
                 _column(rows, "t_s"),
                 [row["mode"] == "gpu" for row in rows],
                 [_nan_if_none(_number(row["p95_ms"])) for row in rows],
+                [row.get("rule") == "no-gpu" for row in rows],
             )
             for name, rows in tracks.items()
         }
@@ -361,8 +362,9 @@ PLOTS = (
     PlotSpec(
         "runtime_decisions",
         "Runtime decisions",
-        "Each re-evaluated function's mode after every evaluation of Gaia's runtime, and the "
-        "P95 latency (end to end at the function) it judged; decisions.csv has every input.",
+        "Each re-evaluated function's mode after every evaluation of Gaia's runtime (a circle: "
+        "the rules asked for the GPU and the node had none), and the P95 latency (end to end "
+        "at the function) it judged; decisions.csv has every input.",
         _runtime_decisions,
     ),
 )

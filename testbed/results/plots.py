@@ -335,6 +335,8 @@ class ModeTrack:
     t_s: Sequence[float]
     gpu: Sequence[bool]
     p95_ms: Sequence[float]
+    refused: Sequence[bool]
+    """The rules asked for the GPU and the node had none."""
 
 
 def runtime_decisions(tracks: Mapping[str, ModeTrack]) -> Figure:
@@ -343,9 +345,13 @@ def runtime_decisions(tracks: Mapping[str, ModeTrack]) -> Figure:
     modes, latency = figure.subplots(2, 1, sharex=True, height_ratios=(1, 2))
     for name, track in tracks.items():
         modes.step(track.t_s, [1 if gpu else 0 for gpu in track.gpu], where="post", label=name)
+        asked = [t for t, refused in zip(track.t_s, track.refused, strict=True) if refused]
+        if asked:
+            modes.plot(asked, [1] * len(asked), "o", fillstyle="none", label=f"{name}: no GPU")
         latency.plot(track.t_s, track.p95_ms, marker=".", linewidth=1, label=name)
     modes.set_yticks([0, 1], ["cpu", "gpu"])
-    modes.set_title("Runtime decisions (Gaia)")
+    modes.set_ylim(-0.3, 1.3)
+    modes.set_title("Runtime decisions (Gaia): mode after each evaluation, o asked for a GPU")
     latency.set_xlabel("time since start (s)")
     latency.set_ylabel("P95 end to end (ms)")
     for axes in (modes, latency):

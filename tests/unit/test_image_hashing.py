@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from testbed.image.build import image_requirements, image_tag
 from testbed.image.hashing import base_image_hash, node_image_hash, wheelhouse_hash
-from testbed.image.project import read_inputs
+from testbed.image.project import ProjectInputs, read_inputs
+from testbed.image.spec import GPU_REQUIREMENTS
 
 PYPROJECT = """\
 [project]
@@ -148,3 +150,12 @@ def test_wheelhouse_hash_follows_pins_and_target_python() -> None:
     assert pinned == wheelhouse_hash(["numpy==2.2.6"], "3.11", platforms)
     assert pinned != wheelhouse_hash(["numpy==2.2.5"], "3.11", platforms)
     assert pinned != wheelhouse_hash(["numpy==2.2.6"], "3.12", platforms)
+
+
+def test_the_gpu_variant_is_the_node_image_with_torch_under_its_own_name() -> None:
+    inputs = ProjectInputs(dockerfile=b"FROM x", requirements=["numpy==2.1.3"], sources={})
+    assert image_requirements(inputs, gpu=False) == ["numpy==2.1.3"]
+    assert image_requirements(inputs, gpu=True) == ["numpy==2.1.3", *GPU_REQUIREMENTS]
+    cpu_tag, gpu_tag = image_tag(inputs, "sha256:base"), image_tag(inputs, "sha256:base", gpu=True)
+    assert cpu_tag.startswith("leotrek/node:") and gpu_tag.startswith("leotrek/node-gpu:")
+    assert cpu_tag.split(":")[1] != gpu_tag.split(":")[1]

@@ -158,3 +158,39 @@ def test_fused_runs_are_set_against_the_same_runs_one_by_one() -> None:
         ["-", "-"],
         ["5", "20"],
     ]
+
+
+def _gaia_figures(p50: float, gpu_pct: float, switch_s: float | None, cost: float) -> dict:
+    return {
+        "latency_p50_ms": p50,
+        "gpu_invocation_pct": gpu_pct,
+        "first_switch_s": switch_s,
+        "cost_per_request": cost,
+    }
+
+
+def test_gaias_table_puts_each_runtime_and_size_beside_the_papers_latency() -> None:
+    runtime, size = "platform.runtime", "workload.request.size"
+    rows = [
+        Row({runtime: "auto", size: "1000"}, 1, _gaia_figures(120.0, 0.0, None, 0.05)),
+        Row({runtime: "gpu", size: "20000"}, 1, _gaia_figures(3300.0, 100.0, None, 11.5)),
+        Row({runtime: "auto", size: "20000"}, 1, _gaia_figures(4000.0, 80.0, 61.2, 10.0)),
+    ]
+    reproduction = reproduction_of("gaia", rows)
+    assert reproduction is not None
+    assert reproduction.titles == (
+        "runtime", "size", "p50 ms", "paper ms", "on GPU %", "first switch s", "paper",
+        "cost / request",
+    )  # fmt: skip
+    assert reproduction.cells == [
+        ["auto", "1000", "120.0", "-", "0.0", "-", "about 59", "0.050"],
+        ["gpu", "20000", "3300.0", "3200", "100.0", "-", "-", "11.500"],
+        ["auto", "20000", "4000.0", "-", "80.0", "61.2", "about 59", "10.000"],
+    ]
+    classifier = reproduction_of(
+        "gaia-classifier", [Row({runtime: "cpu"}, 1, _gaia_figures(190.0, 0.0, None, 0.1))]
+    )
+    assert classifier is not None and classifier.cells == [
+        ["cpu", "190.0", "192", "0.0", "-", "-", "0.100"]
+    ]
+    assert "arXiv 2511.13728" in classifier.source

@@ -16,6 +16,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Mapping
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -328,14 +329,9 @@ class Agent:
             else:
                 instance.runtime.commit(evaluation)
             decision = RuntimeDecision(
-                instance=instance.id, workflow=instance.spec.workflow,
-                function=instance.spec.function, node=self.node, at_s=evaluation.at_s,
-                current=evaluation.current.value, mode=evaluation.mode.value,
-                rule=evaluation.rule, reason=evaluation.reason, p95_ms=evaluation.p95_ms,
-                rate_per_s=evaluation.rate_per_s, idle_rate_per_s=evaluation.idle_rate_per_s,
-                cpu_p95_ms=evaluation.cpu_p95_ms, gpu_p95_ms=evaluation.gpu_p95_ms,
-                since_switch_s=evaluation.since_switch_s, revision=instance.revision.number,
-                cold_start_ms=cold_start_ms, error=error,
+                **asdict(evaluation), instance=instance.id, workflow=instance.spec.workflow,
+                function=instance.spec.function, node=self.node,
+                revision=instance.revision.number, cold_start_ms=cold_start_ms, error=error,
             )  # fmt: skip
             self.decisions.append(decision)
             self.decision_log.append(decision.model_dump_json())
@@ -356,6 +352,8 @@ class Agent:
             await asyncio.to_thread(instance.load, revision)
         except Exception as error:  # the module's top level is arbitrary code
             return None, f"the new revision does not load: {_describe(error)}"
+        # The timers the serving revision set die here: the new one's init sets its own (a
+        # client's tick), as a restart does; two revisions ticking would double the load.
         instance.cancel_timers()
         payload, saved = dict(instance.spec.init_payload), instance.saved_state
         async with revision.gate.alone():

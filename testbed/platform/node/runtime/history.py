@@ -24,11 +24,12 @@ class History:
     def __init__(self, horizon_s: float) -> None:
         self._horizon_s = horizon_s
         self._completions: deque[tuple[float, float]] = deque()
+        self._newest_s = float("-inf")
 
     def record(self, at_s: float, latency_ms: float) -> None:
         self._completions.append((at_s, latency_ms))
-        newest_s = max(at_s, self._completions[-1][0])
-        while self._completions[0][0] < newest_s - self._horizon_s:
+        self._newest_s = max(self._newest_s, at_s)
+        while self._completions[0][0] < self._newest_s - self._horizon_s:
             self._completions.popleft()
 
     def p95_ms(self, now_s: float, window_s: float) -> float | None:
