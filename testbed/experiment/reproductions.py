@@ -8,7 +8,7 @@ source; ours come from the runs' summaries.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -235,7 +235,8 @@ GAIA_PAPER_MS: dict[tuple[str, str | None, str], float] = {
 GAIA_PAPER_SWITCH = {"gaia": "about 59", "gaia-classifier": "never"}
 """What the paper says of auto mode's first switch, per workload."""
 GAIA_TITLES = (
-    "runtime", "p50 ms", "paper ms", "on GPU %", "first switch s", "paper", "cost / request",
+    "runtime", "p50 ms", "paper ms", "on GPU %", "first switch s", "paper",
+    "asked for a GPU / evaluations", "cost / request",
 )  # fmt: skip
 
 
@@ -253,9 +254,16 @@ def _gaia_cells(scenario_name: str, rows: Sequence[Row]) -> list[list[str]]:
             _figure(figures["gpu_invocation_pct"], ".1f"),
             _figure(figures["first_switch_s"], ".1f") if runtime == "auto" else MISSING,
             GAIA_PAPER_SWITCH.get(scenario_name, MISSING) if runtime == "auto" else MISSING,
+            _asked(figures) if runtime == "auto" else MISSING,
             _figure(figures["cost_per_request"], ".3f"),
         ])  # fmt: skip
     return cells
+
+
+def _asked(figures: Mapping[str, float | None]) -> str:
+    """Evaluations whose rules asked for a GPU the node lacks, of all (auto without a GPU)."""
+    refused, evaluations = figures["gpu_refused"], figures["evaluations"]
+    return MISSING if refused is None or evaluations is None else f"{refused:g} / {evaluations:g}"
 
 
 def _gaia_titles(rows: Sequence[Row]) -> tuple[str, ...]:

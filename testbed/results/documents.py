@@ -297,6 +297,8 @@ class ModeCounts(FileDocument):
     gpu_s: float = 0.0
     cost: float = 0.0
     evaluations: int = 0
+    gpu_refused: int = 0
+    """Evaluations whose rules asked for the GPU on a node that has none."""
     switches: int = 0
     first_switch_s: float | None = None
     cold_start_ms_max: float | None = None

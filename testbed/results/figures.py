@@ -124,6 +124,14 @@ FIGURES = (
         lambda s: _share(s.modes.gpu, s.modes.cpu + s.modes.gpu),
     ),
     Figure(
+        "gpu_refused", "no-GPU asks", "evaluations that asked for a GPU the node lacks", "", "g",
+        lambda s: s.modes.gpu_refused,
+    ),
+    Figure(
+        "evaluations", "evaluations", "runtime evaluations", "", "g",
+        lambda s: s.modes.evaluations,
+    ),
+    Figure(
         "first_switch_s", "switch s", "first runtime switch after the start", "s", ".1f",
         lambda s: s.modes.first_switch_s,
     ),

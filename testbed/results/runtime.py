@@ -13,6 +13,8 @@ from testbed.platform.contract import MESSAGE_HANDLERS, InvocationRecord, Runtim
 
 GPU_COST_WEIGHT = 3.5
 """Gaia (BDCAT 2025), its cost model: one GPU-second costs 3.5 CPU-seconds."""
+NO_GPU_RULE = "no-gpu"
+"""The rule of an evaluation that asked for the GPU on a node without one."""
 
 
 def decision_rows(decisions: Sequence[RuntimeDecision], origin_unix: float) -> list[dict[str, Any]]:

@@ -26,7 +26,12 @@ from testbed.results.documents import (
     WorkflowFigures,
     WorkflowInstance,
 )
-from testbed.results.runtime import GPU_COST_WEIGHT, busy_seconds, first_switch_s
+from testbed.results.runtime import (
+    GPU_COST_WEIGHT,
+    NO_GPU_RULE,
+    busy_seconds,
+    first_switch_s,
+)
 
 Row = Mapping[str, Any]
 
@@ -182,6 +187,7 @@ def _mode_figures(
         gpu_s=_round(seconds["gpu"]),
         cost=_round(seconds["cpu"] + GPU_COST_WEIGHT * seconds["gpu"]),
         evaluations=len(decisions),
+        gpu_refused=sum(1 for d in decisions if d.rule == NO_GPU_RULE),
         switches=len(cold_ms),
         first_switch_s=None if first is None else _round(first),
         cold_start_ms_max=_round(max(cold_ms)) if cold_ms else None,

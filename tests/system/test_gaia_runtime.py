@@ -48,6 +48,7 @@ def test_auto_mode_records_its_decisions_and_each_invocation_its_device(
             "cpu", "cpu", "false",
         )  # fmt: skip
     assert summary["modes"]["evaluations"] == len(_rows(run_dir / "decisions.csv"))
+    assert summary["modes"]["gpu_refused"] == len(judged)
     assert summary["modes"]["switches"] == 0 and summary["modes"]["gpu_s"] == 0
     assert summary["modes"]["cost"] == summary["modes"]["cpu_s"] > 0
 

@@ -166,6 +166,8 @@ def _gaia_figures(p50: float, gpu_pct: float, switch_s: float | None, cost: floa
         "gpu_invocation_pct": gpu_pct,
         "first_switch_s": switch_s,
         "cost_per_request": cost,
+        "gpu_refused": 0 if gpu_pct else 8,
+        "evaluations": 9,
     }
 
 
@@ -180,17 +182,17 @@ def test_gaias_table_puts_each_runtime_and_size_beside_the_papers_latency() -> N
     assert reproduction is not None
     assert reproduction.titles == (
         "runtime", "size", "p50 ms", "paper ms", "on GPU %", "first switch s", "paper",
-        "cost / request",
+        "asked for a GPU / evaluations", "cost / request",
     )  # fmt: skip
     assert reproduction.cells == [
-        ["auto", "1000", "120.0", "-", "0.0", "-", "about 59", "0.050"],
-        ["gpu", "20000", "3300.0", "3200", "100.0", "-", "-", "11.500"],
-        ["auto", "20000", "4000.0", "-", "80.0", "61.2", "about 59", "10.000"],
+        ["auto", "1000", "120.0", "-", "0.0", "-", "about 59", "8 / 9", "0.050"],
+        ["gpu", "20000", "3300.0", "3200", "100.0", "-", "-", "-", "11.500"],
+        ["auto", "20000", "4000.0", "-", "80.0", "61.2", "about 59", "0 / 9", "10.000"],
     ]
     classifier = reproduction_of(
         "gaia-classifier", [Row({runtime: "cpu"}, 1, _gaia_figures(190.0, 0.0, None, 0.1))]
     )
     assert classifier is not None and classifier.cells == [
-        ["cpu", "190.0", "192", "0.0", "-", "-", "0.100"]
+        ["cpu", "190.0", "192", "0.0", "-", "-", "-", "0.100"]
     ]
     assert "arXiv 2511.13728" in classifier.source

@@ -95,6 +95,7 @@ SUMMARY_AS_WRITTEN: dict[str, Any] = {
         "gpu_s": 0.0,
         "cost": 12.5,
         "evaluations": 4,
+        "gpu_refused": 3,
         "switches": 0,
         "first_switch_s": None,
         "cold_start_ms_max": None,
