@@ -122,9 +122,11 @@ def status(as_json: Json = False) -> None:
         for key, value in values.items() if isinstance(values, dict) else [("", values)]:
             figures.add_row(f"{section} {key}".strip().replace("_", " "), f"{value:g}")
     print_wide(figures)
-    table = Table("node", "kind", "address", "management", "state")
+    table = Table("node", "kind", "address", "management", "state", "gpu")
     for node in document.nodes:
-        table.add_row(node.name, node.kind, node.address, node.management_address, node.state)
+        table.add_row(
+            node.name, node.kind, node.address, node.management_address, node.state, node.gpu
+        )
     print_wide(table)
 
 
