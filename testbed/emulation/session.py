@@ -341,7 +341,8 @@ class Emulation:
                 self.engine.nodes[k].name: str(node_address(i)) for i, k in enumerate(self.static)
             }
         hosts[node.name] = address
-        attached = gpu_state(node.spec.gpu, self._gpu_host) == GPU_ATTACHED
+        gpu = gpu_state(node.spec.gpu, self._gpu_host)
+        attached = gpu == GPU_ATTACHED
         spec = containers.ContainerSpec(
             name=CONTAINER_PREFIX + node.name,
             hostname=node.name,
@@ -366,7 +367,7 @@ class Emulation:
             address=address,
             management_address=containers.management_address(container),
             engine_index=engine_index,
-            gpu=gpu_state(node.spec.gpu, self._gpu_host),
+            gpu=gpu,
         )
 
     def _start_containers(self) -> list[NodeHandle]:

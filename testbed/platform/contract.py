@@ -276,3 +276,8 @@ class RuntimeDecision(Document):
     """The revision serving after this decision."""
     cold_start_ms: float | None = None
     error: str | None = None
+
+    @property
+    def switched(self) -> bool:
+        """The decision moved the function to another mode (its new revision started)."""
+        return self.mode != self.current and self.error is None

@@ -36,11 +36,8 @@ def _percent(ratio: float | None) -> float | None:
     return None if ratio is None else ratio * PERCENT
 
 
-PER_ONE = 1.0
-
-
-def _share(part: float, whole: float, scale: float = PERCENT) -> float | None:
-    return None if whole == 0 else part / whole * scale
+def _ratio(part: float, whole: float) -> float | None:
+    return None if whole == 0 else part / whole
 
 
 LATENCY_P50 = Figure(
@@ -121,7 +118,7 @@ FIGURES = (
     ),
     Figure(
         "gpu_invocation_pct", "gpu %", "invocations on the GPU", "%", ".1f",
-        lambda s: _share(s.modes.gpu, s.modes.cpu + s.modes.gpu),
+        lambda s: _percent(_ratio(s.modes.gpu, s.modes.cpu + s.modes.gpu)),
     ),
     Figure(
         "gpu_refused", "no-GPU asks", "evaluations that asked for a GPU the node lacks", "", "g",
@@ -137,7 +134,7 @@ FIGURES = (
     ),
     Figure(
         "cost_per_request", "cost/req", "Gaia cost per request (cpu-s + 3.5 x gpu-s)", "", ".3f",
-        lambda s: _share(s.modes.cost, s.requests.completed, PER_ONE),
+        lambda s: _ratio(s.modes.cost, s.requests.completed),
     ),
     Figure("completed", "completed", "requests completed", "", "g", lambda s: s.requests.completed),
     Figure("failed", "failed", "requests failed", "", "g", lambda s: s.requests.failed),

@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from testbed.platform.contract import DECISIONS_DIR, InvocationRecord, RuntimeDecision
+
+LineDocument = TypeVar("LineDocument", bound=BaseModel)
 
 RUN = "run.json"
 SCENARIO = "scenario.yaml"
@@ -58,15 +60,20 @@ def write_json(path: Path, document: Any) -> None:
     partial.replace(path)
 
 
-def parse_records(lines: Iterable[str | bytes]) -> list[InvocationRecord]:
-    """The invocation records among JSON lines; a line cut short by a kill is skipped."""
-    records: list[InvocationRecord] = []
+def _parse_lines(kind: type[LineDocument], lines: Iterable[str | bytes]) -> list[LineDocument]:
+    """The documents among JSON lines; a line cut short by a kill is skipped."""
+    found: list[LineDocument] = []
     for line in lines:
         try:
-            records.append(InvocationRecord.model_validate_json(line))
+            found.append(kind.model_validate_json(line))
         except ValidationError:
             continue
-    return records
+    return found
+
+
+def parse_records(lines: Iterable[str | bytes]) -> list[InvocationRecord]:
+    """The invocation records among JSON lines; a line cut short by a kill is skipped."""
+    return _parse_lines(InvocationRecord, lines)
 
 
 def read_records(run_dir: Path) -> list[InvocationRecord]:
@@ -81,11 +88,9 @@ def read_records(run_dir: Path) -> list[InvocationRecord]:
 def read_decisions(run_dir: Path) -> list[RuntimeDecision]:
     """Every runtime decision the agents appended (a line cut short by a kill is skipped),
     in time order."""
-    found: list[RuntimeDecision] = []
-    for path in sorted((run_dir / RECORDS_DIR / DECISIONS_DIR).glob("*.jsonl")):
-        for line in path.read_text().splitlines():
-            try:
-                found.append(RuntimeDecision.model_validate_json(line))
-            except ValidationError:
-                continue
+    found = [
+        decision
+        for path in sorted((run_dir / RECORDS_DIR / DECISIONS_DIR).glob("*.jsonl"))
+        for decision in _parse_lines(RuntimeDecision, path.read_text().splitlines())
+    ]
     return sorted(found, key=lambda decision: decision.at_s)

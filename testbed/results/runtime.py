@@ -27,7 +27,7 @@ def decision_rows(decisions: Sequence[RuntimeDecision], origin_unix: float) -> l
             "instance": decision.instance,
             "current": decision.current,
             "mode": decision.mode,
-            "switched": decision.mode != decision.current and decision.error is None,
+            "switched": decision.switched,
             "rule": decision.rule,
             "p95_ms": decision.p95_ms,
             "rate_per_s": decision.rate_per_s,
@@ -55,5 +55,5 @@ def busy_seconds(records: Sequence[InvocationRecord]) -> dict[str, float]:
 
 def first_switch_s(decisions: Sequence[RuntimeDecision], origin_unix: float) -> float | None:
     """Seconds from the run's start to the first switch that took effect."""
-    switched = [d.at_s for d in decisions if d.mode != d.current and d.error is None]
+    switched = [d.at_s for d in decisions if d.switched]
     return min(switched) - origin_unix if switched else None

@@ -188,7 +188,7 @@ def _mode_figures(
         cost=_round(seconds["cpu"] + GPU_COST_WEIGHT * seconds["gpu"]),
         evaluations=len(decisions),
         gpu_refused=sum(1 for d in decisions if d.rule == NO_GPU_RULE),
-        switches=len(cold_ms),
+        switches=sum(1 for d in decisions if d.switched),
         first_switch_s=None if first is None else _round(first),
         cold_start_ms_max=_round(max(cold_ms)) if cold_ms else None,
     )

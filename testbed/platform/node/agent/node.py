@@ -102,7 +102,6 @@ class Agent:
         with them as they are, so a large page never holds the event loop for long."""
         self.record_log = record_log or RecordLog(None)
         self.decision_log = decision_log or RecordLog(None)
-        self.decisions: deque[RuntimeDecision] = deque(maxlen=RECORDS_KEPT)
         self._requests_started = 0
         self.plan_targets: dict[str, PlanTarget] = {}
         """Where each workflow's requests go (by workflow): looked up as each one leaves, so
@@ -170,12 +169,8 @@ class Agent:
         # Registered before handle_init: a timer or message it triggers at once (a client's
         # first tick, say) must find the instance; the gate holds them until init is done.
         self.instances[spec.instance] = instance
-        revision = instance.revision
-        async with revision.gate.alone():
-            _, record = await self._run(
-                instance, revision, "handle_init", NO_DELIVERY, dict(spec.init_payload),
-                instance.saved_state,
-            )  # fmt: skip
+        async with instance.revision.gate.alone():
+            record = await self._init(instance, instance.revision)
         if record.error is not None:
             instance.cancel_timers()
             del self.instances[spec.instance]
@@ -250,11 +245,17 @@ class Agent:
         except Exception as error:
             instance.failure = f"reload failed: {_describe(error)}"
             return
-        payload, saved = dict(instance.spec.init_payload), instance.saved_state
-        _, record = await self._run(instance, revision, "handle_init", NO_DELIVERY, payload, saved)
+        record = await self._init(instance, revision)
         if record.error is not None:
             instance.cancel_timers()
             instance.failure = f"handle_init failed on restart: {record.error}"
+
+    async def _init(self, instance: Instance, revision: Revision) -> InvocationRecord:
+        """`handle_init` of `revision` with the instance's payload and last synced state
+        (the caller holds the revision's gate or is its only user)."""
+        payload, saved = dict(instance.spec.init_payload), instance.saved_state
+        _, record = await self._run(instance, revision, "handle_init", NO_DELIVERY, payload, saved)
+        return record
 
     async def _run(
         self, instance: Instance, revision: Revision, handler: str, delivery: Delivery, *args: Any
@@ -333,7 +334,6 @@ class Agent:
                 function=instance.spec.function, node=self.node,
                 revision=instance.revision.number, cold_start_ms=cold_start_ms, error=error,
             )  # fmt: skip
-            self.decisions.append(decision)
             self.decision_log.append(decision.model_dump_json())
             decisions.append(decision)
         return decisions
@@ -355,10 +355,8 @@ class Agent:
         # The timers the serving revision set die here: the new one's init sets its own (a
         # client's tick), as a restart does; two revisions ticking would double the load.
         instance.cancel_timers()
-        payload, saved = dict(instance.spec.init_payload), instance.saved_state
         async with revision.gate.alone():
-            args = (payload, saved)
-            _, record = await self._run(instance, revision, "handle_init", NO_DELIVERY, *args)
+            record = await self._init(instance, revision)
         if record.error is not None:
             return None, f"handle_init of the new revision failed: {record.error}"
         cold_start_ms = (time.perf_counter() - started) * 1000
