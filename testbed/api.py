@@ -33,6 +33,7 @@ from testbed.errors import SetupError, UserError
 from testbed.experiment.reproduce import ReproductionResult, report_plan, run_plan
 from testbed.experiment.runner import Comparison, run_experiment
 from testbed.orbit.timebase import parse_instant
+from testbed.platform.control.secret import remove_secret
 from testbed.plugins import AUTO_BACKEND, SHAPING_BACKENDS
 from testbed.results import layout
 from testbed.results.analyse import build_report
@@ -119,7 +120,9 @@ def status() -> runstate.StatusDocument | None:
 
 def down() -> DownReport:
     """Stop the controller and remove everything any testbed run created. Idempotent."""
-    return _down()
+    report = _down()
+    remove_secret()
+    return report
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,13 @@ from testbed.platform.control.deploy import deploy
 from testbed.platform.control.health import message_counters
 from testbed.platform.control.placement import PlacedFunction, place_on_engine
 from testbed.platform.control.program import AgentProgram, agent_urls
+from testbed.platform.control.secret import (
+    DEFAULT_TIMEOUT_S,
+    agent_client,
+    read_secret,
+    remove_secret,
+    write_secret,
+)
 from testbed.platform.control.topology_push import TopologyPusher
 from testbed.plugins import AUTO_BACKEND, SCHEDULERS
 from testbed.scenario.loader import load_scenario
@@ -81,6 +88,12 @@ class _Client:
     from (`scenario`, `_now`, `_engine`, `running_agents`)."""
 
     scenario: Scenario
+    secret: str
+    """The run's: every request to an agent but its health carries it."""
+
+    def agent_client(self, timeout_s: float) -> httpx.Client:
+        """An HTTP client for the agents (it carries the run's secret)."""
+        return agent_client(self.secret, timeout_s)
 
     def _now(self) -> PathMatrix:
         raise NotImplementedError
@@ -135,7 +148,9 @@ class _Client:
             )  # fmt: skip
         self._start_on_demand([p.node for p in placements])
         propagation = self.scenario.platform.propagation
-        deploy(loaded, placements, self.running_agents(), self._now(), name, propagation)
+        deploy(
+            self.secret, loaded, placements, self.running_agents(), self._now(), name, propagation
+        )
         return placements
 
     def _start_on_demand(self, nodes: Sequence[str]) -> None:
@@ -158,7 +173,7 @@ class _Client:
         reported to it (node, reason) and left out."""
         found: list[InvocationRecord] = []
         params = {} if last is None else {"limit": last}
-        with httpx.Client(timeout=RECORDS_TIMEOUT_S) as client:
+        with self.agent_client(RECORDS_TIMEOUT_S) as client:
             for node, url in self.running_agents().items():
                 try:
                     answer = client.get(f"{url}/records", params=params)
@@ -222,13 +237,13 @@ class Testbed(_Client):
         overrides: Sequence[str] = (),
     ) -> None:
         self.scenario = scenario
-        self.emulation = Emulation(
-            scenario, AgentProgram(scenario.platform, records_dir), backend, progress, overrides
-        )
-        self.pusher = TopologyPusher(self.running_agents)
+        self.program = AgentProgram(scenario.platform, records_dir)
+        self.secret = self.program.secret
+        self.emulation = Emulation(scenario, self.program, backend, progress, overrides)
+        self.pusher = TopologyPusher(self.running_agents, self.secret)
         self.emulation.observers.append(self.pusher)
         self.emulation.status_fields["topology"] = self._topology_status
-        self._health = httpx.Client()
+        self._health = self.agent_client(DEFAULT_TIMEOUT_S)
         self.emulation.counters.sources["messages"] = lambda: message_counters(
             self._health, self.running_agents()
         )
@@ -259,6 +274,7 @@ class Testbed(_Client):
 
     def start(self) -> Testbed:
         """Containers, agents, fabric, shaping; the epoch's paths applied and pushed."""
+        write_secret(self.secret, self.program.secret_file)
         self.pusher.start()
         self.emulation.start()
         return self
@@ -274,7 +290,7 @@ class Testbed(_Client):
         after nodes on demand start or leave, before anything is sent to a new one); an
         agent that does not take them could not reach the new nodes (SetupError)."""
         body = {"addresses": self.emulation.addresses()}
-        with httpx.Client(timeout=HOSTS_TIMEOUT_S) as client:
+        with self.agent_client(HOSTS_TIMEOUT_S) as client:
             for node, url in self.running_agents().items():
                 try:
                     client.put(f"{url}/hosts", json=body).raise_for_status()
@@ -297,6 +313,7 @@ class Testbed(_Client):
         self.pusher.stop()
         self.emulation.close()
         self._health.close()
+        remove_secret(self.program.secret_file)
 
     def __enter__(self) -> Testbed:
         try:
@@ -341,6 +358,7 @@ class RunningTestbed(_Client):
         self.controller = record
         self.status = status
         self.scenario = load_scenario(record.scenario, record.overrides)
+        self.secret = read_secret()
         self._own_engine: TopologyEngine | None = None
 
     @property

@@ -127,7 +127,7 @@ def parse_paths(text: str) -> list[str]:
 @functools.lru_cache(maxsize=64)
 def message_bytes(size_bytes: int) -> int:
     """Bytes a call or cast of `size_bytes` puts on the wire: the body the agent sends (the
-    platform's codec: base64 of the pickle, in JSON), HTTP headers left out."""
+    platform's codec: base64 of the packed value, in JSON), HTTP headers left out."""
     return len(codec.encode(bytes(size_bytes))) + MESSAGE_ENVELOPE_BYTES
 
 

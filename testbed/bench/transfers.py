@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 import numpy as np
 
 from testbed.bench.transfer_plan import (
@@ -89,7 +88,7 @@ class TransferBench:
         self.testbed = testbed
         self.pairs = pairs
         self.repeats = repeats
-        self._http = httpx.Client(timeout=HTTP_TIMEOUT_S)
+        self._http = testbed.agent_client(HTTP_TIMEOUT_S)
         self._request_ids = itertools.count(1)
         self._instances: dict[tuple[str, str], str] = {}
         self._keys: dict[tuple[str, int], str] = {}
@@ -100,7 +99,7 @@ class TransferBench:
             source = pair.node(index)
             workflow = bench_workflow(source, max_flows)
             placed = _placements(workflow, source)
-            deploy(workflow, placed, agents, now, propagation=PUT_AT_SINK)
+            deploy(self.testbed.secret, workflow, placed, agents, now, propagation=PUT_AT_SINK)
             self._instances.update({(source, p.function): p.instance for p in placed})
         testbed.spawn(SINK, ["python3", "-m", PROBE_MODULE, "serve", "--port", str(PROBE_PORT)])
 

@@ -24,6 +24,11 @@ RECORDS_DIR_IN_NODE = "/results/records"
 """Where a node sees the host folder its agent appends invocation records to."""
 WORK_DIR_IN_NODE = "/var/lib/leotrek"
 """Where the agent keeps what it is sent (the code of its instances)."""
+SECRET_FILE_IN_NODE = "/run/leotrek-secret"
+"""The run's secret, which every request to an agent but `GET /health` must carry (a file,
+so it shows in no process list)."""
+OPEN_PATHS = frozenset({"/health"})
+"""What an agent answers without the secret: readiness only, nothing to run or read."""
 
 INGRESS = "ingress"
 """Sender (and instance) name of the requests a workload driver sends into a workflow."""
@@ -38,7 +43,7 @@ PINNED_REASON = "pinned to the ingress"
 """A placement's reason when no scheduler chose the node (HyperDrive's forced placement)."""
 MAX_BODY_BYTES = 256 * 2**20
 """The largest request body an agent reads: a call or cast carries its message in it
-(base64, so about 190 MiB of pickled value); aiohttp's own default of 1 MiB would refuse
+(base64, so about 190 MiB of packed value); aiohttp's own default of 1 MiB would refuse
 any message over about 750 kB."""
 MAX_CODE_BYTES = 8 * 2**20
 """A function's source travels in its deploy request; larger code belongs in the image."""
@@ -47,6 +52,11 @@ MAX_CODE_BYTES = 8 * 2**20
 def agent_url(host: str) -> str:
     """The agent of the node at `host` (a management address or an emulated name)."""
     return f"http://{host}:{AGENT_PORT}"
+
+
+def auth_headers(secret: str) -> dict[str, str]:
+    """The header that carries the run's secret to an agent."""
+    return {"Authorization": f"Bearer {secret}"}
 
 
 def instance_url(node: str, instance: str) -> str:

@@ -58,6 +58,9 @@ from testbed.workload.lifecycles import Submission
 from testbed.workload.model import Workflow
 
 LEAD_S = 1.0
+INGRESS_TIMEOUT_S = 60.0
+"""A request plan of thousands of requests is one body; the ingress agent answers it late
+under load."""
 """Between a workflow's instances starting and its first request."""
 END_GRACE_S = 5.0
 """After a workflow's last request may leave, how long its instances stay for those in flight."""
@@ -332,7 +335,8 @@ class WorkflowDriver:
             return
         agents = self.testbed.running_agents()
         paths = self.testbed.emulation.current_paths()
-        deploy(workflow, placed, agents, paths, wid, self.testbed.scenario.platform.propagation)
+        propagation = self.testbed.scenario.platform.propagation
+        deploy(self.testbed.secret, workflow, placed, agents, paths, wid, propagation)
         started_unix = time.time() + LEAD_S
         offsets = live.offsets_s[live.offsets_s < end_unix - started_unix]
         entry = live.placed[self.settings.entry]
@@ -354,7 +358,7 @@ class WorkflowDriver:
         wid = live.doc.workflow_id
         if reachable:
             self._ingress(live, "delete", f"/requests/{wid}", None, expect=200)
-            with httpx.Client(timeout=DEPLOY_TIMEOUT_S) as client:
+            with self.testbed.agent_client(DEPLOY_TIMEOUT_S) as client:
                 for problem in remove_instances(
                     client, self.testbed.running_agents(), list(live.placed.values())
                 ):
@@ -374,7 +378,8 @@ class WorkflowDriver:
     def _ingress(self, live: _Live, method: str, path: str, body: dict | None, expect: int) -> None:
         url = self.testbed.agent_url(live.ingress)
         try:
-            answer = httpx.request(method, f"{url}{path}", json=body, timeout=60)
+            with self.testbed.agent_client(INGRESS_TIMEOUT_S) as client:
+                answer = client.request(method, f"{url}{path}", json=body)
         except httpx.HTTPError as error:
             raise SetupError(f"ingress {live.ingress}", str(error)) from None
         if answer.status_code != expect:
@@ -472,7 +477,7 @@ class WorkflowDriver:
         if refused is not None:
             return refused
         agents = self.testbed.running_agents()
-        with httpx.Client(timeout=DEPLOY_TIMEOUT_S) as client:
+        with self.testbed.agent_client(DEPLOY_TIMEOUT_S) as client:
             try:
                 start_instance(client, agents, new.node, specs[name])
             except (httpx.HTTPError, UserError, SetupError) as error:

@@ -1,8 +1,8 @@
 """Run a whole workflow in one process: the reference semantics of the function API.
 
 No network and virtual time: casts are queued, `delayed_cast` is scheduled on a virtual
-clock, calls run the target at once. Messages are copied through pickle, as they would be
-serialised between nodes, so functions never share objects and sizes are known.
+clock, calls run the target at once. Messages are copied through the platform's codec, as they
+are serialised between nodes, so functions never share objects and sizes are known.
 Resources: an `http-ingress` is fed with `request`, every resource records what reaches it.
 """
 
@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import pickle
 import time
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
+from testbed.platform import codec
 from testbed.workload.function_api import SELF
 from testbed.workload.model import INGRESS_OUTPUT, FunctionInstance, ResourceKind, Workflow
 from testbed.workload.modules import load_function_module
@@ -36,8 +36,8 @@ class Invocation:
 
 
 def _by_value(msg: Any) -> tuple[Any, int]:
-    data = pickle.dumps(msg, protocol=pickle.HIGHEST_PROTOCOL)
-    return pickle.loads(data), len(data)
+    data = codec.pack(msg)
+    return codec.unpack(data), len(data)
 
 
 class _Store:

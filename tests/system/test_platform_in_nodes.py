@@ -18,6 +18,8 @@ from testbed_cli import agent_urls, run_cli
 from testbed.bench.transfer_model import model_transfer
 from testbed.orbit.timebase import parse_instant
 from testbed.platform import codec
+from testbed.platform.contract import auth_headers
+from testbed.platform.control.secret import SECRET_FILE, read_secret
 from testbed.platform.node.agent.courier import CAST_BACKOFF_S, CONNECT_TIMEOUT_S
 from testbed.scenario.loader import load_scenario
 from testbed.topology.engine import TopologyEngine
@@ -57,7 +59,10 @@ POLL_S = 0.5
 def _records(url: str, instance: str) -> list[dict[str, Any]]:
     """Every record of `instance` the agent keeps (the agent filters them)."""
     answer = httpx.get(
-        f"{url}/records", params={"instance": instance, "limit": 100_000}, timeout=10
+        f"{url}/records",
+        params={"instance": instance, "limit": 100_000},
+        headers=auth_headers(read_secret()),
+        timeout=10,
     )
     answer.raise_for_status()
     return list(answer.json()["records"])
@@ -81,6 +86,9 @@ def test_every_node_runs_an_agent_with_its_redis(testbed_up: dict[str, Any]) -> 
         health = httpx.get(f"{url}/health").json()
         assert health["node"] == name
         assert health["redis"]["up"] is True
+        refused = httpx.get(f"{url}/records", headers=auth_headers("not-the-run-secret"))
+        assert refused.status_code == 401, "an agent answers only the run's secret"
+    assert SECRET_FILE.stat().st_mode & 0o077 == 0, "the secret is readable by root alone"
 
     def every_agent_holds_the_newest_topology() -> dict[str, int] | None:
         topology = json.loads(cli("status", "--json"))["extra"]["topology"]
@@ -149,6 +157,7 @@ def test_wildfire_pipeline_runs_across_the_nodes(
     reply = httpx.post(
         f"{urls[node_of['ingest']]}/instances/{prefix}-ingest/call",
         json={"src": "drone-ingress", "msg": codec.encode(request)},
+        headers=auth_headers(read_secret()),
         timeout=60,
     )
     assert reply.status_code == 200, reply.text

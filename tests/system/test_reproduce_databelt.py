@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import csv
 import json
-import pickle
 from pathlib import Path
 
 import pytest
 from host_state import assert_clean
 from testbed_cli import REPO, run_cli
+
+from testbed.platform import codec
 
 pytestmark = pytest.mark.system
 
@@ -91,8 +92,8 @@ def test_a_small_databelt_plan_runs_end_to_end_and_leaves_nothing(
     assert sum(a["operation"] == "put" for a in one_by_one) == 3 * stages_writing * requests
     fused_puts = [a for a in fused if a["operation"] == "put"]
     assert len(fused_puts) == stages_writing * requests
-    pickled = len(pickle.dumps(bytes(100_000), protocol=pickle.HIGHEST_PROTOCOL))
-    assert {a["size_bytes"] for a in fused_puts} == {3 * pickled}, "the bundle in one hash"
+    packed = len(codec.pack(bytes(100_000)))
+    assert {a["size_bytes"] for a in fused_puts} == {3 * packed}, "the bundle in one hash"
 
     document = (out / "reproduction.md").read_text()
     assert "## parallel" in document and "## bundles" in document

@@ -15,6 +15,9 @@ import httpx
 import pytest
 from testbed_cli import agent_urls, run_cli
 
+from testbed.platform.contract import auth_headers
+from testbed.platform.control.secret import read_secret
+
 pytestmark = pytest.mark.system
 
 REPO = Path(__file__).resolve().parents[2]
@@ -32,7 +35,10 @@ PUTS_SEEN = 4
 
 def _accesses(url: str, instance: str, operation: str) -> list[dict[str, Any]]:
     answer = httpx.get(
-        f"{url}/records", params={"instance": instance, "limit": 100_000}, timeout=10
+        f"{url}/records",
+        params={"instance": instance, "limit": 100_000},
+        headers=auth_headers(read_secret()),
+        timeout=10,
     )
     return [
         access

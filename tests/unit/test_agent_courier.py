@@ -43,7 +43,7 @@ def test_a_cast_cut_on_the_way_is_sent_again_with_the_same_id() -> None:
 
     async def main() -> tuple[str | None, Courier]:
         runner, url = await _serve(handler)
-        sender = Courier("n1")
+        sender = Courier("n1", "courier-test-secret")
         try:
             return await sender.cast(url, sender.stamp("f", "msg", "r1")), sender
         finally:
@@ -63,7 +63,7 @@ def test_a_cast_that_never_gets_through_is_given_up_after_three_attempts() -> No
         closed_port = probe.getsockname()[1]
 
     async def main() -> tuple[str | None, Courier]:
-        sender = Courier("n1")
+        sender = Courier("n1", "courier-test-secret")
         try:
             url = f"http://127.0.0.1:{closed_port}/cast"
             return await sender.cast(url, sender.stamp("f", "msg", "r1")), sender
@@ -84,7 +84,7 @@ def test_a_final_answer_is_not_sent_again() -> None:
 
     async def main() -> str | None:
         runner, url = await _serve(handler)
-        sender = Courier("n1")
+        sender = Courier("n1", "courier-test-secret")
         try:
             return await sender.cast(url, sender.stamp("f", "msg", "r1"))
         finally:
@@ -97,7 +97,10 @@ def test_a_final_answer_is_not_sent_again() -> None:
 
 def test_ids_are_unique_and_repeats_are_recognised_within_capacity() -> None:
     async def stamps() -> set[str]:
-        first, restarted = Courier("n1"), Courier("n1")
+        first, restarted = (
+            Courier("n1", "courier-test-secret"),
+            Courier("n1", "courier-test-secret"),
+        )
         try:
             return {sender.stamp("f", "m", "r")["mid"] for sender in (first, restarted) * 3}
         finally:

@@ -7,6 +7,7 @@ an agent left behind is killed by the pid its /health reported.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import pickle
@@ -33,6 +34,7 @@ T = TypeVar("T")
 REPO = Path(__file__).resolve().parents[2]
 VECTOR_MUL = REPO / "functions" / "vector_mul" / "vector_mul.py"
 POLL_S = 0.05
+SECRET = "test-secret-of-this-module"
 READY_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 10.0
 
@@ -95,11 +97,14 @@ def _poll(probe: Callable[[], T | None], timeout_s: float, what: str) -> T:
     raise AssertionError(f"no {what} within {timeout_s} s")
 
 
-def _http(method: str, url: str, body: Any = None) -> tuple[int, Any]:
-    """(status, body); JSON bodies are decoded, others returned as text."""
+def _http(method: str, url: str, body: Any = None, secret: str | None = SECRET) -> tuple[int, Any]:
+    """(status, body); JSON bodies are decoded, others returned as text. The request
+    carries `secret` (none when None)."""
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, method=method)
     request.add_header("Content-Type", "application/json")
+    if secret is not None:
+        request.add_header("Authorization", f"Bearer {secret}")
     try:
         reply = urllib.request.urlopen(request, timeout=30)
     except urllib.error.HTTPError as error:
@@ -193,6 +198,8 @@ def start_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[
     agents: list[Agent] = []
     logs = tmp_path_factory.mktemp("logs")
     work = tmp_path_factory.mktemp("work")
+    secret_file = logs / "secret"
+    secret_file.write_text(SECRET)
 
     def start(node: str) -> Agent:
         port, redis_port = _free_port(), _free_port()
@@ -200,7 +207,7 @@ def start_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[
             sys.executable, "-m", "testbed.platform.node.agent", "--node", node,
             "--host", "127.0.0.1", "--port", str(port), "--redis-port", str(redis_port),
             "--work-dir", str(work / node), "--runtime", "cpu",
-            "--records-file", str(logs / f"{node}.jsonl"),
+            "--records-file", str(logs / f"{node}.jsonl"), "--secret-file", str(secret_file),
         ]  # fmt: skip
         with (logs / f"{node}.log").open("wb") as log:
             process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
@@ -256,7 +263,7 @@ def test_vector_mul_chain_runs_across_two_agents(pair: tuple[Agent, Agent]) -> N
         data = local_redis.get(key)
     finally:
         local_redis.close()
-    result = pickle.loads(data)
+    result = codec.unpack(data)
     module = load_function_module(VECTOR_MUL, "expected")
     weights = np.random.default_rng(42).random(size)
     assert result["round"] == 0
@@ -416,7 +423,19 @@ def test_undeploy_runs_handle_stop_and_forgets_the_instance(pair: tuple[Agent, A
     assert n1.call("gone", "add")[0] == 404
 
 
-def test_bad_requests_are_refused_with_the_reason(pair: tuple[Agent, Agent]) -> None:
+@dataclass
+class _Exploit:
+    """Unpickled, it creates `marker`: what a pickle from an attacker could do."""
+
+    marker: str
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Path.touch, (Path(self.marker),))
+
+
+def test_bad_requests_are_refused_with_the_reason(
+    pair: tuple[Agent, Agent], tmp_path: Path
+) -> None:
     n1, _ = pair
     body = {"instance": "x", "workflow": "wf", "function": "f", "code": shipped("counter.py")}
     escaping = {**body, "code": {"file": "../counter.py", "source": COUNTER}}
@@ -428,7 +447,15 @@ def test_bad_requests_are_refused_with_the_reason(pair: tuple[Agent, Agent]) -> 
     assert status == 400 and "does not load: ZeroDivisionError" in answer["error"]
     n1.deploy("strict", "counter.py")
     status, answer = _http("POST", f"{n1.instance_url('strict')}/call", {"src": "t", "msg": "!"})
-    assert status == 400 and "base64 pickle" in answer["error"]
+    assert status == 400 and "not an encoded value" in answer["error"]
+    # A pickle that would run a command when unpickled: refused, and nothing runs.
+    marker = tmp_path / "pickle-ran"
+    exploit = base64.b64encode(pickle.dumps(_Exploit(str(marker)))).decode()
+    status, answer = _http(
+        "POST", f"{n1.instance_url('strict')}/call", {"src": "t", "msg": exploit}
+    )
+    assert status == 400 and "not an encoded value" in answer["error"]
+    assert not marker.exists(), "decoding a message must run no code"
 
 
 def test_agent_restarts_its_redis_when_it_dies(start_agent: Callable[[str], Agent]) -> None:
@@ -479,3 +506,28 @@ def test_a_call_carries_a_message_of_megabytes(pair: tuple[Agent, Agent]) -> Non
     status, body = n1.call("sizes", ("get", codec.decode(body["reply"])))
     assert status == 200, str(body)[:300]
     assert len(codec.decode(body["reply"])) == 5_000_000
+
+
+def test_requests_without_the_runs_secret_are_refused_and_logged(
+    pair: tuple[Agent, Agent],
+) -> None:
+    """Only `GET /health` answers without the secret; every other route answers 401, runs
+    nothing and logs who tried."""
+    n1, _ = pair
+    assert _http("GET", f"{n1.url}/health", secret=None)[0] == 200
+    body = {"instance": "intruder", "workflow": "wf", "function": "counter.py"}
+    attempts = [
+        ("POST", f"{n1.url}/instances", {**body, "code": shipped("counter.py")}),
+        ("GET", f"{n1.url}/records", None),
+        ("GET", f"{n1.url}/metrics", None),
+        ("PUT", f"{n1.url}/hosts", {"addresses": {"n9": "10.9.9.9"}}),
+        ("POST", f"{n1.url}/requests", {"workflow": "wf", "requests": []}),
+    ]
+    for secret in (None, "wrong-secret-wrong-secret", SECRET + "x"):
+        for method, url, payload in attempts:
+            status, answer = _http(method, url, payload, secret=secret)
+            assert status == 401, (method, url, secret, answer)
+    assert _http("GET", f"{n1.instance_url('intruder')}/state")[0] == 404, "nothing deployed"
+    log = (n1.records_file.parent / "n1.log").read_text()
+    assert "refused POST /instances from 127.0.0.1: no secret" in log
+    assert "refused POST /instances from 127.0.0.1: wrong secret" in log

@@ -19,7 +19,7 @@ from typing import Any
 from aiohttp import test_utils, web
 
 from testbed.platform import codec
-from testbed.platform.contract import InvocationRecord, StateSettings
+from testbed.platform.contract import InvocationRecord, StateSettings, auth_headers
 from testbed.platform.node.agent.app import make_app
 from testbed.platform.node.agent.metrics import AgentMetrics
 from testbed.platform.node.agent.node import Agent
@@ -35,6 +35,8 @@ RELAY = """
 def handle_cast(ctx, src, msg):
     ctx.cast("out", msg)
 """
+
+SECRET = "rewire-test-secret"
 
 
 @dataclass
@@ -99,12 +101,14 @@ async def _node(work_dir: Path) -> AsyncIterator[Node]:
     redis = RedisServer("127.0.0.1", 0)
     state = StateBackend("n1", (redis.client_host, redis.port), make_state_policy("databelt"))
     gpu = GpuInfo(available=False, name=None, reason="test")
-    agent = Agent("n1", work_dir, state, AgentMetrics(redis), gpu, "cpu")
+    agent = Agent("n1", work_dir, state, AgentMetrics(redis), gpu, "cpu", secret=SECRET)
     sink = Sink()
     try:
         async with (
             test_utils.TestServer(sink.app()) as sink_server,
-            test_utils.TestClient(test_utils.TestServer(make_app(agent, redis))) as client,
+            test_utils.TestClient(
+                test_utils.TestServer(make_app(agent, redis)), headers=auth_headers(SECRET)
+            ) as client,
         ):
             yield Node(agent, client, sink, sink_server)
     finally:

@@ -63,7 +63,7 @@ def _agent(work_dir: Path, gpu: bool, decisions: Path) -> tuple[Agent, RedisServ
     info = GpuInfo(gpu, "test GPU" if gpu else None, "declared by the test")
     agent = Agent(
         "n1", work_dir, state, AgentMetrics(redis), info, "auto",
-        gaia=FAST, decision_log=RecordLog(decisions),
+        gaia=FAST, decision_log=RecordLog(decisions), secret="runtime-switch-test-secret",
     )  # fmt: skip
     return agent, redis
 

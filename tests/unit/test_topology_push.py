@@ -32,6 +32,9 @@ def _matrix(ab_ms: float) -> PathMatrix:
     )
 
 
+SECRET = "topology-push-test-secret"
+
+
 class _Agents:
     """A real HTTP server standing in for the agents' PUT /topology, recording bodies."""
 
@@ -43,7 +46,8 @@ class _Agents:
             def do_PUT(self) -> None:
                 length = int(self.headers["Content-Length"])
                 outer.bodies.append((self.path, json.loads(self.rfile.read(length))))
-                self.send_response(200)
+                authorised = self.headers["Authorization"] == f"Bearer {SECRET}"
+                self.send_response(200 if authorised else 401)
                 self.end_headers()
 
             def log_message(self, *_: object) -> None:
@@ -72,7 +76,7 @@ def _settle(pusher: TopologyPusher, held: int) -> None:
 
 def test_pushes_changed_links_to_every_agent_and_skips_repeats(agents: _Agents) -> None:
     urls = {"a": f"{agents.url}/a", "b": f"{agents.url}/b"}
-    pusher = TopologyPusher(lambda: urls).start()
+    pusher = TopologyPusher(lambda: urls, SECRET).start()
     try:
         pusher.offer(_matrix(10.0))
         _settle(pusher, 2)
@@ -100,7 +104,7 @@ def test_an_agent_that_misses_a_topology_gets_it_later(agents: _Agents) -> None:
     """Paused (absent from the running agents) or not answering: it is brought up to date
     once it runs again, and `holding` says who holds the newest meanwhile."""
     urls = {"a": f"{agents.url}/a", "gone": "http://127.0.0.1:9"}
-    pusher = TopologyPusher(lambda: dict(urls)).start()
+    pusher = TopologyPusher(lambda: dict(urls), SECRET).start()
     try:
         pusher.offer(_matrix(10.0))
         _settle(pusher, 1)

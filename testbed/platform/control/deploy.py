@@ -25,6 +25,7 @@ from testbed.platform.contract import (
     instance_url,
 )
 from testbed.platform.control.placement import PlacedFunction, function_order
+from testbed.platform.control.secret import agent_client
 from testbed.scenario.model import PropagationSpec
 from testbed.topology.paths import PathMatrix, direct_pairs
 from testbed.workload.model import FunctionInstance, Workflow
@@ -168,6 +169,7 @@ def start_instance(
 
 
 def deploy(
+    secret: str,
     workflow: Workflow,
     placements: Sequence[PlacedFunction],
     agent_urls: Mapping[str, str],
@@ -178,12 +180,13 @@ def deploy(
     """Give the agents the current topology (for the state policy), then deploy successors
     before predecessors, so no output points at a missing instance.
 
-    `agent_urls` holds the agents that can answer now (the controller's side).
+    `agent_urls` holds the agents that can answer now (the controller's side); `secret` is
+    the run's.
     """
     specs = deploy_specs(workflow, placements, workflow_id, propagation)
     by_name = {placed.function: placed for placed in placements}
     try:
-        with httpx.Client(timeout=DEPLOY_TIMEOUT_S) as client:
+        with agent_client(secret, DEPLOY_TIMEOUT_S) as client:
             push_topology(client, agent_urls, topology)
             for name in reversed(function_order(workflow)):
                 start_instance(client, agent_urls, by_name[name].node, specs[name])

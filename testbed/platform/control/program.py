@@ -7,7 +7,7 @@ that says how an agent is started (its command line), when it is ready and what 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -17,10 +17,12 @@ from testbed.platform.contract import (
     AGENT_PORT,
     RECORDS_DIR_IN_NODE,
     REDIS_PORT,
+    SECRET_FILE_IN_NODE,
     agent_url,
     decisions_file_in_node,
     records_file_in_node,
 )
+from testbed.platform.control.secret import SECRET_FILE, new_secret
 from testbed.scenario.model import PlatformSpec
 from testbed.topology.nodes import EmulatedNode
 
@@ -33,10 +35,14 @@ _HEALTH_TIMEOUT_S = 2.0
 @dataclass(frozen=True)
 class AgentProgram:
     """Every node runs the platform agent with its Redis; with `records_dir` each agent
-    appends its invocation records to `<records_dir>/<node>.jsonl` on the host."""
+    appends its invocation records to `<records_dir>/<node>.jsonl` on the host. Each
+    agent reads the run's `secret` from `secret_file` (the controller writes it there before
+    the nodes start)."""
 
     platform: PlatformSpec
     records_dir: Path | None = None
+    secret: str = field(default_factory=new_secret, repr=False)
+    secret_file: Path = SECRET_FILE
     description: str = "the platform agent and its Redis"
     min_memory_bytes: int = AGENT_MIN_MEMORY_BYTES
 
@@ -60,11 +66,13 @@ class AgentProgram:
             "python3", "-m", AGENT_MODULE, "--node", node.name,
             "--port", str(AGENT_PORT), "--redis-port", str(REDIS_PORT),
             "--state-policy", self.platform.state, "--runtime", self.platform.runtime,
-            "--gaia", self.platform.gaia.model_dump_json(), *peers, *records,
+            "--gaia", self.platform.gaia.model_dump_json(), "--secret-file", SECRET_FILE_IN_NODE,
+            *peers, *records,
         )  # fmt: skip
 
     def volumes(self) -> Mapping[str, str]:
-        return {str(self.records_dir): RECORDS_DIR_IN_NODE} if self.records_dir else {}
+        records = {str(self.records_dir): RECORDS_DIR_IN_NODE} if self.records_dir else {}
+        return {str(self.secret_file): SECRET_FILE_IN_NODE, **records}
 
     def ready(self, node: RunningNode) -> bool:
         try:

@@ -16,6 +16,7 @@ import httpx
 
 from testbed.emulation.ticks import Tick
 from testbed.platform.control.deploy import topology_spec
+from testbed.platform.control.secret import agent_client
 from testbed.topology.paths import PathMatrix
 
 _PUSH_TIMEOUT_S = 2.0
@@ -38,8 +39,9 @@ class TopologyPusher:
     """`offer(matrix)` from the tick loop; the thread brings every running agent (from
     `agent_urls()`, by node) up to the newest topology that changed."""
 
-    def __init__(self, agent_urls: Callable[[], Mapping[str, str]]) -> None:
+    def __init__(self, agent_urls: Callable[[], Mapping[str, str]], secret: str) -> None:
         self._agent_urls = agent_urls
+        self._secret = secret
         self._lock = threading.Condition()
         self._pending: PathMatrix | None = None
         self._stopped = False
@@ -80,7 +82,7 @@ class TopologyPusher:
             return held, self._running
 
     def _run(self) -> None:
-        with httpx.Client(timeout=_PUSH_TIMEOUT_S) as client:
+        with agent_client(self._secret, _PUSH_TIMEOUT_S) as client:
             while True:
                 with self._lock:
                     if self._pending is None and not self._stopped:

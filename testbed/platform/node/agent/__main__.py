@@ -28,6 +28,8 @@ from testbed.platform.node.runtime.gpu import detect_gpu
 from testbed.platform.node.state import make_state_policy
 from testbed.plugins import RUNTIME_POLICIES, STATE_POLICIES
 
+MIN_SECRET_CHARS = 16
+"""A shorter secret is a mistake (the controller's have 43)."""
 HANDLER_THREADS = 64
 """Worker threads for function handlers, whatever the host's CPU count (Python's default
 is CPUs + 4): a handler mostly waits on its state accesses and messages, so a function
@@ -65,9 +67,25 @@ def _parser() -> argparse.ArgumentParser:
         "--decisions-file", type=Path, default=None, help="append every runtime decision here"
     )
     parser.add_argument(
+        "--secret-file", type=_secret, required=True,
+        help="the run's secret: requests without it are refused",
+    )  # fmt: skip
+    parser.add_argument(
         "--gaia", type=_gaia, default=DEFAULT_CONFIG, help="the runtime's constants (JSON)"
     )
     return parser
+
+
+def _secret(path: str) -> str:
+    try:
+        secret = Path(path).read_text().strip()
+    except OSError as error:
+        raise argparse.ArgumentTypeError(f"--secret-file: {error}") from error
+    if len(secret) < MIN_SECRET_CHARS:
+        raise argparse.ArgumentTypeError(
+            f"--secret-file: {path} holds fewer than {MIN_SECRET_CHARS} characters"
+        )
+    return secret
 
 
 def _gaia(text: str) -> GaiaConfig:
@@ -95,7 +113,7 @@ async def serve(args: argparse.Namespace) -> None:
         agent = Agent(
             args.node, args.work_dir, state, AgentMetrics(redis), detect_gpu(),
             args.runtime, RecordLog(args.records_file), args.gaia,
-            RecordLog(args.decisions_file),
+            RecordLog(args.decisions_file), secret=args.secret_file,
         )  # fmt: skip
         started.push_async_callback(agent.close)
         runner = web.AppRunner(make_app(agent, redis))

@@ -1,6 +1,9 @@
 """The agent's HTTP API (aiohttp); bodies are checked against the contract's models and
 answered in JSON.
 
+Every request but GET /health carries the run's secret (`Authorization: Bearer ...`);
+without it the answer is 401 and the attempt is logged.
+
 GET    /health                  node, Redis status, instances with restarts and class
 GET    /metrics                 Prometheus text
 GET    /records?limit=N[&instance=ID]  the latest invocation records (of one instance)
@@ -20,7 +23,9 @@ DELETE /requests/{workflow}     -> {cancelled}: how many of its requests were no
 
 from __future__ import annotations
 
+import hmac
 import json
+import logging
 import time
 from dataclasses import asdict
 from typing import Any
@@ -32,6 +37,7 @@ from pydantic import BaseModel, ValidationError
 from testbed.platform import codec
 from testbed.platform.contract import (
     MAX_BODY_BYTES,
+    OPEN_PATHS,
     DeploySpec,
     HostsSpec,
     Message,
@@ -39,6 +45,7 @@ from testbed.platform.contract import (
     RequestPlan,
     Rewire,
     TopologySpec,
+    auth_headers,
 )
 from testbed.platform.node.agent.node import Agent, DeployError, InvocationError
 from testbed.platform.node.agent.records import Delivery
@@ -47,6 +54,7 @@ from testbed.platform.node.agent.redis_server import RedisServer
 AGENT = web.AppKey("agent", Agent)
 REDIS = web.AppKey("redis", RedisServer)
 DEFAULT_RECORDS = 100
+LOG = logging.getLogger("agent.access")
 
 
 def _error(status: int, message: str, **extra: Any) -> web.Response:
@@ -77,8 +85,8 @@ async def _message(request: web.Request) -> tuple[Message, Delivery, Any]:
     )  # fmt: skip
     try:
         return message, delivery, codec.decode(message.msg)
-    except Exception as error:  # unpickling garbage can raise almost anything
-        raise _bad_request(ValueError(f"msg is not a base64 pickle: {error}")) from error
+    except codec.DecodeError as error:
+        raise _bad_request(ValueError(f"msg is not an encoded value: {error}")) from error
 
 
 async def health(request: web.Request) -> web.Response:
@@ -228,9 +236,33 @@ async def cancel_requests(request: web.Request) -> web.Response:
     return web.json_response({"cancelled": cancelled})
 
 
+def _authenticated(secret: str) -> Any:
+    """A middleware that answers 401 to a request without the run's secret (but for
+    `OPEN_PATHS`), and logs who tried."""
+    expected = auth_headers(secret)["Authorization"].encode()
+
+    @web.middleware
+    async def check(request: web.Request, handler: Any) -> web.StreamResponse:
+        if request.path in OPEN_PATHS and request.method == "GET":
+            return await handler(request)
+        given = request.headers.get("Authorization", "").encode()
+        if not hmac.compare_digest(given, expected):
+            LOG.warning(
+                "refused %s %s from %s: %s", request.method, request.path, request.remote,
+                "wrong secret" if given else "no secret",
+            )  # fmt: skip
+            return _error(401, "this agent answers only requests that carry the run's secret")
+        return await handler(request)
+
+    return check
+
+
 def make_app(agent: Agent, redis: RedisServer) -> web.Application:
-    """The routes over a started agent and its Redis supervisor."""
-    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    """The routes over a started agent and its Redis supervisor; every route but `/health`
+    needs the agent's secret."""
+    app = web.Application(
+        client_max_size=MAX_BODY_BYTES, middlewares=[_authenticated(agent.secret)]
+    )
     app[AGENT] = agent
     app[REDIS] = redis
     app.router.add_get("/health", health)

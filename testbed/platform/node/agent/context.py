@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import pickle
 from collections.abc import Coroutine, Mapping
 from typing import Any, Protocol, TypeVar
 
@@ -54,7 +53,8 @@ def _wait(loop: asyncio.AbstractEventLoop, coroutine: Coroutine[Any, Any, T]) ->
 
 
 class InstanceState:
-    """`ctx.state` of one invocation: values pickled into Redis as Databelt keeps them.
+    """`ctx.state` of one invocation: values packed into Redis by the platform's codec (no
+    code runs when a value is read back).
 
     `chain` is the invocation's workflow request, so requests never share a key. `keys`
     holds the request's state keys by name: those the message brought and those this
@@ -95,12 +95,12 @@ class InstanceState:
             return None
         field = None if not key.fused else name
         data = _wait(self._loop, self._store.get(key, field))
-        return None if data is None else pickle.loads(data)
+        return None if data is None else codec.unpack(data)
 
     def put(self, name: str, value: Any) -> str:
         """Store state `name` where the policy says; its key, which names the holder."""
         check_part("name", name)
-        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        data = codec.pack(value)
         put = self._store.put(self._chain, name, data, self._destination, self._max_latency_ms)
         key = _wait(self._loop, put)
         self.keys[name] = key.text
@@ -111,10 +111,7 @@ class InstanceState:
         elects for their total size; the hash's key (every name maps to it)."""
         for name in states:
             check_part("name", name)
-        data = {
-            name: pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-            for name, value in states.items()
-        }
+        data = {name: codec.pack(value) for name, value in states.items()}
         put = self._store.put_fused(self._chain, data, self._destination, self._max_latency_ms)
         key = _wait(self._loop, put)
         self.keys.update(dict.fromkeys(states, key.text))
@@ -128,7 +125,7 @@ class InstanceState:
         if text is None:
             return {}
         fields = _wait(self._loop, self._store.get_fused(StateKey.parse(text)))
-        return {name: pickle.loads(data) for name, data in fields.items()}
+        return {name: codec.unpack(data) for name, data in fields.items()}
 
 
 class AgentContext:
@@ -198,7 +195,7 @@ class AgentContext:
         loop.call_soon_threadsafe(send, self._instance, output, text, delay_s, request_id, keys)
 
     def sync(self, state: Any) -> None:
-        self._instance.saved_state = pickle.loads(pickle.dumps(state))
+        self._instance.saved_state = codec.copy(state)
 
     def log(self, message: str) -> None:
         LOG.info("%s: %s", self._instance.id, message)

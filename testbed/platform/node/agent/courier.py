@@ -21,6 +21,7 @@ from typing import Any
 
 import aiohttp
 
+from testbed.platform.contract import auth_headers
 from testbed.platform.node.agent.hosts import HostTable
 from testbed.platform.node.peers import peer_socket
 
@@ -45,7 +46,7 @@ class CourierCounters:
 class Courier:
     """One HTTP client session per agent, its message ids and its counters."""
 
-    def __init__(self, node: str) -> None:
+    def __init__(self, node: str, secret: str) -> None:
         self.node = node
         self._boot = secrets.token_hex(4)
         self._numbers = itertools.count(1)
@@ -55,7 +56,9 @@ class Courier:
         connector = aiohttp.TCPConnector(
             socket_factory=peer_socket, resolver=self.hosts, use_dns_cache=False
         )
-        self._session = aiohttp.ClientSession(timeout=timeout, connector=connector)
+        self._session = aiohttp.ClientSession(
+            timeout=timeout, connector=connector, headers=auth_headers(secret)
+        )
 
     async def close(self) -> None:
         await self._session.close()

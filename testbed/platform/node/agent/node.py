@@ -88,8 +88,13 @@ class Agent:
         record_log: RecordLog | None = None,
         gaia: GaiaConfig = DEFAULT_CONFIG,
         decision_log: RecordLog | None = None,
+        *,
+        secret: str,
     ) -> None:
         self.node = node
+        self.secret = secret
+        """The run's secret: what every request to this agent but `/health` carries, and
+        what its own messages to other agents carry."""
         self.code_dir = work_dir.resolve() / "instances"
         self.state = state
         self.metrics = metrics
@@ -109,7 +114,7 @@ class Agent:
         self._planned: dict[str, set[asyncio.TimerHandle]] = {}
         """The timers of each workflow's requests not sent yet, to cancel them."""
         self.loop = asyncio.get_running_loop()
-        self.courier = Courier(node)
+        self.courier = Courier(node, secret)
         self.received = RecentIds()
         """Ids of the messages this agent has taken: a repeated cast is not run twice."""
         self._tasks: set[asyncio.Task[Any]] = set()
