@@ -32,6 +32,12 @@ from testbed.emulation.teardown import down as _down
 from testbed.errors import SetupError, UserError
 from testbed.experiment.reproduce import ReproductionResult, report_plan, run_plan
 from testbed.experiment.runner import Comparison, run_experiment
+from testbed.hosts.check import BoardReport
+from testbed.hosts.check import check as check_boards
+from testbed.hosts.connection import boards
+from testbed.hosts.provision import Provisioned
+from testbed.hosts.provision import leave as leave_boards
+from testbed.hosts.provision import provision as provision_boards
 from testbed.orbit.timebase import parse_instant
 from testbed.platform.control.secret import remove_secret
 from testbed.plugins import AUTO_BACKEND, SHAPING_BACKENDS
@@ -41,7 +47,7 @@ from testbed.results.documents import Summary, read_summary
 from testbed.run.preflight import CheckedScenario, check_scenario
 from testbed.run.runner import run_scenario
 from testbed.scenario.loader import load_scenario as _load_scenario
-from testbed.scenario.model import Scenario
+from testbed.scenario.model import HostSpec, Scenario
 from testbed.scenario.units import positive_duration_s
 from testbed.session import ExecResult, RunningTestbed, Testbed, exec_in_node, start_detached
 from testbed.topology.engine import TopologyEngine
@@ -66,6 +72,9 @@ __all__ = [
     "down",
     "exec_in_node",
     "experiment",
+    "hosts_check",
+    "hosts_leave",
+    "hosts_provision",
     "load_scenario",
     "paths",
     "report",
@@ -116,6 +125,40 @@ def status() -> runstate.StatusDocument | None:
     if runstate.live_controller() is None:
         return None
     return runstate.read_status()
+
+
+def _boards(scenario: Scenario) -> dict[str, HostSpec]:
+    found = boards(scenario)
+    if not found:
+        raise UserError("the scenario names no board (no node with host: {...})")
+    return found
+
+
+def hosts_check(scenario: Scenario) -> list[BoardReport]:
+    """Probe the scenario's boards (all at once); a report per board, problems named."""
+    _boards(scenario)
+    return check_boards(scenario)
+
+
+def hosts_provision(
+    scenario: Scenario, progress: Callable[[str], None] = lambda _: None
+) -> list[Provisioned]:
+    """Check the boards, then install the node's software on each (idempotent); UserError
+    listing every problem when a board cannot be a node, SetupError when a step fails."""
+    reports = hosts_check(scenario)
+    problems = [problem for report in reports for problem in report.problems]
+    if problems:
+        raise UserError(problems)
+    facts = {report.node: report.facts for report in reports if report.facts is not None}
+    return provision_boards(_boards(scenario), facts, progress)
+
+
+def hosts_leave(scenario: Scenario) -> None:
+    """Remove from every board what the testbed put there (SetupError naming each board
+    that could not be cleaned)."""
+    failed = leave_boards(_boards(scenario))
+    if failed:
+        raise SetupError("leaving the boards", "; ".join(str(error) for error in failed))
 
 
 def down() -> DownReport:

@@ -17,7 +17,7 @@ import typer
 from typer._click.exceptions import ClickException, UsageError
 
 from testbed import __version__
-from testbed.cli import bench, image, network, platform, run, scenario
+from testbed.cli import bench, hosts, image, network, platform, run, scenario
 from testbed.errors import SetupError, UserError
 
 USAGE_STATUS = 2
@@ -57,6 +57,7 @@ platform.register(app)
 run.register(app)
 app.add_typer(bench.app, name="bench", help="Benchmarks, each next to a baseline in the same run.")
 app.add_typer(image.app, name="image", help="Build and show the node image the nodes run.")
+app.add_typer(hosts.app, name="hosts", help="Real boards over SSH: check, provision, leave.")
 
 
 def _usage_line(error: UsageError) -> str:

@@ -11,15 +11,18 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 MACHINE_ALIASES = {"amd64": "x86_64", "arm64": "aarch64"}
-MANYLINUX_GLIBC_MINORS = range(17, 37)
-"""glibc 2.17 (manylinux2014) up to 2.36, the glibc of Debian bookworm in the image."""
+OLDEST_GLIBC_MINOR = 17
+"""glibc 2.17: manylinux2014, the oldest tag pip is asked for."""
+IMAGE_GLIBC_MINOR = 36
+"""glibc 2.36, Debian bookworm's, in the image."""
 
 
-def wheel_platforms(machine: str) -> list[str]:
-    """pip `--platform` tags of binary wheels that run on the image (bookworm) for `machine`."""
+def wheel_platforms(machine: str, glibc_minor: int = IMAGE_GLIBC_MINOR) -> list[str]:
+    """pip `--platform` tags of binary wheels that run for `machine` on glibc 2.`glibc_minor`
+    (the image's by default; a board's own)."""
     arch = MACHINE_ALIASES.get(machine.lower(), machine.lower())
     return [f"manylinux2014_{arch}"] + [
-        f"manylinux_2_{minor}_{arch}" for minor in reversed(MANYLINUX_GLIBC_MINORS)
+        f"manylinux_2_{minor}_{arch}" for minor in range(glibc_minor, OLDEST_GLIBC_MINOR - 1, -1)
     ]
 
 

@@ -28,18 +28,29 @@ class Wheelhouse:
     dependencies: Path
 
 
-def _download_dependencies(requirements: list[str], folder: Path) -> Path:
-    platforms = wheel_platforms(platform.machine())
-    target = folder / f"deps-{wheelhouse_hash(requirements, PYTHON_VERSION, platforms)}"
+def download_wheels(
+    requirements: list[str],
+    folder: Path,
+    python_version: str = PYTHON_VERSION,
+    platforms: list[str] | None = None,
+) -> Path:
+    """The wheels of `requirements` for `python_version` on `platforms` (the host's machine
+    on the image's glibc by default), in a folder under `folder` named by their hash;
+    downloaded only when that folder is not complete. Other sets in `folder` are removed."""
+    platforms = platforms or wheel_platforms(platform.machine())
+    target = folder / f"deps-{wheelhouse_hash(requirements, python_version, platforms)}"
     if (target / COMPLETE_MARKER).is_file():
         return target
     partial = target.with_name(target.name + ".partial")
     with step("wheelhouse (prepare)"):
         shutil.rmtree(partial, ignore_errors=True)
-    report(f"downloading {len(requirements)} pinned dependencies for Python {PYTHON_VERSION}")
+    report(
+        f"downloading {len(requirements)} pinned dependencies for Python {python_version} "
+        f"({platforms[0]} and newer)"
+    )
     run_tool(
         "wheelhouse (dependencies)",
-        pip_download_command(sys.executable, requirements, partial, PYTHON_VERSION, platforms),
+        pip_download_command(sys.executable, requirements, partial, python_version, platforms),
     )
     with step("wheelhouse (finish)"):
         (partial / COMPLETE_MARKER).touch()
@@ -52,4 +63,4 @@ def _download_dependencies(requirements: list[str], folder: Path) -> Path:
 
 def ensure_wheelhouse(work_dir: Path, requirements: list[str]) -> Wheelhouse:
     """Download the pinned dependencies into `work_dir` if this pin set is new."""
-    return Wheelhouse(dependencies=_download_dependencies(requirements, work_dir / WHEELHOUSE))
+    return Wheelhouse(dependencies=download_wheels(requirements, work_dir / WHEELHOUSE))

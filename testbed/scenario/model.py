@@ -381,8 +381,32 @@ class NodeLink(Model):
         return self
 
 
+class HostSpec(Model):
+    """A real machine that is this node (a Raspberry Pi, a Jetson), reached over SSH.
+
+    Without `key`, SSH tries the running ssh-agent and the user's default keys. The board
+    keeps what the testbed puts on it in `work_dir` (under the user's home when relative).
+    """
+
+    address: str = Field(min_length=1)
+    user: str = Field(min_length=1)
+    port: int = Field(default=22, gt=0, lt=65536)
+    key: ExistingFile | None = None
+    work_dir: str = Field(default=".leotrek", min_length=1)
+    python: str = Field(default="python3", min_length=1)
+    """The interpreter the node runs on the board (3.10 or newer)."""
+
+    @field_validator("work_dir")
+    @classmethod
+    def _no_escape(cls, value: str) -> str:
+        if value in ("/", "~", ".") or ".." in Path(value).parts:
+            raise ValueError(f"{value!r} is not a folder of its own (it is removed on leave)")
+        return value
+
+
 class NodeSpec(Model):
-    """One entry of `nodes`: a container (or, for satellite selections, several)."""
+    """One entry of `nodes`: a container (or, for satellite selections, several), or a
+    real board (`host`)."""
 
     kind: NodeKind
     name: Name | None = None
@@ -404,6 +428,23 @@ class NodeSpec(Model):
     on_demand: bool = False
     """A candidate the scheduler may choose: its container starts when a task is placed on
     it and leaves once it has had no instance for `platform.on_demand.idle`."""
+    host: HostSpec | None = None
+    """A real board instead of a container (`testbed hosts ...`)."""
+
+    @model_validator(mode="after")
+    def _board(self) -> NodeSpec:
+        if self.host is None:
+            return self
+        if self.kind == NodeKind.satellite:
+            raise ValueError("host: a board is a cloud, edge or ground node, not a satellite")
+        if self.name is None:
+            raise ValueError("host: a board needs a name")
+        for field in ("select", "area"):
+            if getattr(self, field) is not None:
+                raise ValueError(f"host: a board is one node; drop {field}")
+        if self.on_demand:
+            raise ValueError("host: a board runs for the whole run; drop on_demand")
+        return self
 
     @field_validator("gpu", mode="before")
     @classmethod

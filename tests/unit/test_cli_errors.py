@@ -72,6 +72,13 @@ CASES: list[tuple[list[str], str]] = [
     (["bench", "transfers", "--max-transfer-s", "0"], "no case left"),
     (["image", "build", "--base", "docker-hub"], "--base"),
     (["image", "show", "--bogus"], "No such option: --bogus"),
+    (["hosts", "check", DEMO], "the scenario names no board"),
+    (["hosts", "provision", "missing.yaml"], "missing.yaml: file not found"),
+    (
+        ["hosts", "leave", DEMO, "--set", "nodes[1].host={address: pi, user: pi, port: 0}"],
+        "nodes[1].host.port: must be > 0",
+    ),
+    (["hosts", "leave", DEMO], "the scenario names no board"),
 ]
 
 
@@ -106,9 +113,8 @@ def _command_paths(command: object, prefix: tuple[str, ...] = ()) -> set[tuple[s
 
 def test_the_walk_covers_every_command() -> None:
     commands = _command_paths(typer.main.get_command(cli.app))
-    covered = {
-        tuple(args[:2]) if args[0] in ("bench", "image") else (args[0],) for args, _ in CASES
-    }
+    groups = ("bench", "hosts", "image")
+    covered = {tuple(args[:2]) if args[0] in groups else (args[0],) for args, _ in CASES}
     assert commands <= covered, f"commands without a bad-input case: {sorted(commands - covered)}"
 
 

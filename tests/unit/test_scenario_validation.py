@@ -306,3 +306,37 @@ def test_cli_version_and_help() -> None:
     assert _cli("--version").stdout.startswith("testbed ")
     help_text = _cli("--help").stdout
     assert "validate" in help_text
+
+
+def test_a_board_is_a_named_node_with_its_ssh_host(tmp_path: Path) -> None:
+    key = tmp_path / "id_ed25519"
+    key.write_text("not read here")
+    host = {"address": "192.168.1.40", "user": "pi", "key": str(key)}
+    scenario = load_scenario(_write(tmp_path, _set(VALID, "nodes[1].host", host)))
+    board = scenario.nodes[1].host
+    assert board is not None and (board.port, board.work_dir, board.python) == (
+        22,
+        ".leotrek",
+        "python3",
+    )
+    assert board.key == key
+
+
+@pytest.mark.parametrize(
+    ("node", "host", "message"),
+    [
+        (2, {"address": "pi", "user": "pi"}, "not a satellite"),
+        (1, {"address": "pi"}, "user"),
+        (1, {"address": "pi", "user": "pi", "port": 0}, "port"),
+        (1, {"address": "pi", "user": "pi", "key": "missing-key"}, "missing-key"),
+        (1, {"address": "pi", "user": "pi", "work_dir": "../.."}, "not a folder of its own"),
+        (1, {"address": "pi", "user": "pi", "work_dir": "/"}, "not a folder of its own"),
+    ],
+)
+def test_a_bad_board_is_one_line_naming_the_field(
+    tmp_path: Path, node: int, host: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(UserError) as raised:
+        load_scenario(_write(tmp_path, _set(VALID, f"nodes[{node}].host", host)))
+    assert len(raised.value.problems) == 1 and message in raised.value.problems[0]
+    assert "nodes" in raised.value.problems[0]
