@@ -35,9 +35,8 @@ from testbed.experiment.runner import Comparison, run_experiment
 from testbed.hosts.check import BoardReport
 from testbed.hosts.check import check as check_boards
 from testbed.hosts.connection import boards
-from testbed.hosts.provision import Provisioned
-from testbed.hosts.provision import leave as leave_boards
-from testbed.hosts.provision import provision as provision_boards
+from testbed.hosts.join import leave as leave_boards
+from testbed.hosts.provision import Provisioned, check_and_provision
 from testbed.orbit.timebase import parse_instant
 from testbed.platform.control.secret import remove_secret
 from testbed.plugins import AUTO_BACKEND, SHAPING_BACKENDS
@@ -145,12 +144,8 @@ def hosts_provision(
 ) -> list[Provisioned]:
     """Check the boards, then install the node's software on each (idempotent); UserError
     listing every problem when a board cannot be a node, SetupError when a step fails."""
-    reports = hosts_check(scenario)
-    problems = [problem for report in reports for problem in report.problems]
-    if problems:
-        raise UserError(problems)
-    facts = {report.node: report.facts for report in reports if report.facts is not None}
-    return provision_boards(_boards(scenario), facts, progress)
+    _boards(scenario)
+    return check_and_provision(scenario, progress)
 
 
 def hosts_leave(scenario: Scenario) -> None:

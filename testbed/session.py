@@ -277,6 +277,8 @@ class Testbed(_Client):
         write_secret(self.secret, self.program.secret_file)
         self.pusher.start()
         self.emulation.start()
+        if self.emulation.board_slots:  # a board has no /etc/hosts naming the nodes
+            self.push_hosts()
         return self
 
     def _start_on_demand(self, nodes: Sequence[str]) -> None:

@@ -19,7 +19,7 @@ from testbed.cli.options import (
     backend_option,
     optional_duration,
 )
-from testbed.cli.output import console, print_wide
+from testbed.cli.output import console, error_console, print_wide
 from testbed.emulation.runstate import CONTROLLER_LOG
 from testbed.emulation.session import Interrupted
 from testbed.emulation.signals import stop_on_signals
@@ -148,10 +148,15 @@ def down() -> None:
     """Stop the controller and remove everything any testbed run created. Idempotent."""
     report = api.down()
     stopped = f"stopped controller {report.controller_pid}; " if report.controller_pid else ""
+    boards = f"; left {len(report.boards)} boards clean" if report.boards else ""
     console.print(
         f"{stopped}removed {report.docker_objects} containers/networks and "
-        f"{len(report.namespaces)} namespaces"
+        f"{len(report.namespaces)} namespaces{boards}"
     )
+    for problem in report.board_errors:
+        error_console.print(f"error: {problem}", soft_wrap=True)
+    if report.board_errors:
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

@@ -9,8 +9,10 @@ from rich.table import Table
 WIDE_COLUMNS = 160
 """Off a terminal rich assumes 80 columns and would cut tables; files get this width."""
 
-console = Console()
-error_console = Console(stderr=True)
+console = Console(soft_wrap=True)
+"""Lines are never broken at the terminal's (or a pipe's 80) columns: a log piped to a
+file keeps one message per line."""
+error_console = Console(stderr=True, soft_wrap=True)
 """Progress and live views, so that stdout keeps only what a command answers."""
 
 

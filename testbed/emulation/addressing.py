@@ -15,6 +15,17 @@ EMULATED_NETWORK = IPv4Network("10.200.0.0/16")
 GATEWAY = IPv4Address("10.200.255.254")
 """The fabric's address on every fabric-side interface; each node's next hop."""
 
+BOARD_MANAGEMENT_NETWORK = IPv4Network("10.201.0.0/16")
+"""A board's management address (controller <-> its agent, never shaped): one per slot,
+over a tunnel of its own into the host."""
+BOARD_MANAGEMENT_GATEWAY = IPv4Address("10.201.255.254")
+"""The host's end of every board's management tunnel."""
+VXLAN_PORT = 4789
+"""IANA's VXLAN port, on the host and on every board."""
+_EMULATED_VNI_BASE = 1_000_000
+_MANAGEMENT_VNI_BASE = 2_000_000
+"""VXLAN network ids: base + slot, one per tunnel (VNIs are 24-bit, below 16,777,216)."""
+
 MAX_NODES = 65533
 """Host numbers 1..65533; 65534 is the gateway and 65535 is never used."""
 
@@ -61,6 +72,28 @@ def fabric_ifname(index: int) -> str:
     """Name of node `index`'s veth end inside the fabric namespace."""
     _check_index(index)
     return f"{IFNAME_PREFIX}{index}f"
+
+
+def board_management_address(index: int) -> IPv4Address:
+    """The management address of a board in slot `index` (0 -> 10.201.0.1)."""
+    _check_index(index)
+    return IPv4Address(int(BOARD_MANAGEMENT_NETWORK.network_address) + index + 1)
+
+
+def emulated_vni(index: int) -> int:
+    _check_index(index)
+    return _EMULATED_VNI_BASE + index
+
+
+def management_vni(index: int) -> int:
+    _check_index(index)
+    return _MANAGEMENT_VNI_BASE + index
+
+
+def management_ifname(index: int) -> str:
+    """Name of a board's management tunnel on the host (slot `index`)."""
+    _check_index(index)
+    return f"{IFNAME_PREFIX}{index}m"
 
 
 def _instance_prefix(instance: str | None) -> str:

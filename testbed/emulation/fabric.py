@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import time
@@ -21,13 +22,19 @@ from pyroute2.netlink.exceptions import NetlinkError
 
 from testbed.emulation import namespaces
 from testbed.emulation.addressing import (
+    BOARD_MANAGEMENT_GATEWAY,
     DEFAULT_FABRIC_NETNS,
     EMULATED_NETWORK,
     GATEWAY,
     IFNAME_PREFIX,
     NETNS_PREFIX,
     NODE_IFNAME,
+    VXLAN_PORT,
+    board_management_address,
+    emulated_vni,
     fabric_ifname,
+    management_ifname,
+    management_vni,
     node_address,
 )
 
@@ -120,6 +127,40 @@ class Fabric:
             ) from exc
         finally:
             os.close(fd)
+        ifindex = self._configure_port(index, ifname)
+        _configure_node_side(path, index)
+        return ifindex
+
+    def attach_tunnel(self, index: int, remote: str) -> int:
+        """Connect a board in slot `index` by a VXLAN tunnel to `remote` (its LAN address):
+        made in the host's namespace, whose UDP socket it keeps, then moved into the fabric,
+        where it is a port like any veth. The board holds the other end."""
+        self._require_ipr()
+        if index in self._ifindex:
+            raise FabricError(f"node {index} is already attached to {self.name}")
+        ifname = fabric_ifname(index)
+        fd = os.open(self.netns_path, os.O_RDONLY)
+        try:
+            with IPRoute() as host:
+                host.link(
+                    "add", ifname=ifname, kind="vxlan", vxlan_id=emulated_vni(index),
+                    vxlan_group=remote, vxlan_port=VXLAN_PORT, vxlan_learning=0,
+                )  # fmt: skip
+                host.link("set", index=host.link_lookup(ifname=ifname)[0], net_ns_fd=fd)
+        except NetlinkError as exc:
+            with contextlib.suppress(NetlinkError), IPRoute() as host:
+                for stale in host.link_lookup(ifname=ifname):
+                    host.link("del", index=stale)
+            raise FabricError(
+                f"node {index}: cannot make tunnel {ifname} to {remote}: {exc}"
+            ) from exc
+        finally:
+            os.close(fd)
+        return self._configure_port(index, ifname)
+
+    def _configure_port(self, index: int, ifname: str) -> int:
+        """The fabric side of slot `index`: the gateway address, up, a route to the node."""
+        ipr = self._require_ipr()
         ifindex = ipr.link_lookup(ifname=ifname)[0]
         self._ifindex[index] = ifindex
         ipr.addr("add", index=ifindex, address=str(GATEWAY), prefixlen=32)
@@ -131,7 +172,6 @@ class Fabric:
             scope=RT_SCOPE_LINK,
             prefsrc=str(GATEWAY),
         )
-        _configure_node_side(path, index)
         return ifindex
 
     def set_forwarding(self, enabled: bool) -> None:
@@ -207,6 +247,51 @@ def _configure_node_side(path: str, index: int) -> None:
             oif=ifindex,
             flags=RTNH_F_ONLINK,
         )
+
+
+def attach_management(index: int, remote: str) -> None:
+    """The unshaped tunnel from the host to a board in slot `index`: the controller reaches
+    the board's agent at `board_management_address(index)` through it."""
+    ifname = management_ifname(index)
+    try:
+        with IPRoute() as host:
+            host.link(
+                "add", ifname=ifname, kind="vxlan", vxlan_id=management_vni(index),
+                vxlan_group=remote, vxlan_port=VXLAN_PORT, vxlan_learning=0,
+            )  # fmt: skip
+            ifindex = host.link_lookup(ifname=ifname)[0]
+            host.addr("add", index=ifindex, address=str(BOARD_MANAGEMENT_GATEWAY), prefixlen=32)
+            host.link("set", index=ifindex, state="up")
+            host.route(
+                "add", dst=f"{board_management_address(index)}/32", oif=ifindex,
+                scope=RT_SCOPE_LINK, prefsrc=str(BOARD_MANAGEMENT_GATEWAY),
+            )  # fmt: skip
+    except NetlinkError as exc:
+        detach_management(index)
+        raise FabricError(
+            f"node {index}: cannot make management tunnel to {remote}: {exc}"
+        ) from exc
+
+
+def detach_management(index: int) -> None:
+    with IPRoute() as host:
+        for ifindex in host.link_lookup(ifname=management_ifname(index)):
+            with contextlib.suppress(NetlinkError):
+                host.link("del", index=ifindex)
+
+
+def remove_management_tunnels() -> int:
+    """Delete every board management tunnel on the host (`testbed down`, a run's end);
+    how many there were."""
+    removed = 0
+    with IPRoute() as host:
+        for link in host.get_links():
+            name = link.get("ifname", "")
+            if re.fullmatch(rf"{IFNAME_PREFIX}\d+m", name):
+                with contextlib.suppress(NetlinkError):
+                    host.link("del", index=link["index"])
+                    removed += 1
+    return removed
 
 
 def cleanup_leftovers(prefix: str = NETNS_PREFIX) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -59,3 +60,14 @@ def without_slot(state: LinkState, slot: int) -> LinkState:
         arrays[name][slot, :] = value
         arrays[name][:, slot] = value
     return LinkState(**arrays, queue_min_s=state.queue_min_s)
+
+
+def less_physical(state: LinkState, one_way_ms: np.ndarray) -> tuple[LinkState, int]:
+    """`state` with each reachable pair's delay less the physical one-way delay of both its
+    ends (a board's own link to this host), never below zero; and how many reachable pairs
+    have an emulated delay shorter than their physical one (those run slower than asked)."""
+    physical = one_way_ms[:, None] + one_way_ms[None, :]
+    np.fill_diagonal(physical, 0.0)
+    short = int(np.count_nonzero(state.reachable & (physical > 0) & (state.delay_ms < physical)))
+    delay_ms = np.where(state.reachable, np.maximum(state.delay_ms - physical, 0.0), 0.0)
+    return replace(state, delay_ms=delay_ms), short

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from testbed.topology.nodes import EmulatedNode
@@ -42,6 +43,26 @@ class NodeProgram(Protocol):
 
     def ready(self, node: RunningNode) -> bool: ...
 
+    def board_command(
+        self,
+        node: EmulatedNode,
+        nodes: Sequence[EmulatedNode],
+        python: str,
+        run_dir: str,
+        addresses: Sequence[str],
+    ) -> tuple[str, ...]:
+        """The program on a real board, run by `python`, with `run_dir` its folder there,
+        serving only on `addresses` (the board's tunnels)."""
+        ...
+
+    def board_files(self) -> Mapping[str, bytes]:
+        """Files put in a board's run folder before the program starts."""
+        ...
+
+    def board_outputs(self, node: EmulatedNode) -> Mapping[str, Path]:
+        """Files of a board's run folder fetched to this host at the end of the run."""
+        ...
+
 
 @dataclass(frozen=True)
 class IdleProgram:
@@ -58,3 +79,19 @@ class IdleProgram:
 
     def ready(self, node: RunningNode) -> bool:
         return True
+
+    def board_command(
+        self,
+        node: EmulatedNode,
+        nodes: Sequence[EmulatedNode],
+        python: str,
+        run_dir: str,
+        addresses: Sequence[str],
+    ) -> tuple[str, ...]:
+        return ("sleep", "infinity")
+
+    def board_files(self) -> Mapping[str, bytes]:
+        return {}
+
+    def board_outputs(self, node: EmulatedNode) -> Mapping[str, Path]:
+        return {}

@@ -14,10 +14,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from testbed.emulation.namespaces import RUN_DIR, Owner, start_ticks
+from testbed.scenario.model import HostSpec
 
 CONTROLLER_FILE = RUN_DIR / "controller.json"
 STATUS_FILE = RUN_DIR / "status.json"
 CONTROLLER_LOG = RUN_DIR / "controller.log"
+BOARDS_FILE = RUN_DIR / "boards.json"
 
 
 class Document(BaseModel):
@@ -111,6 +113,28 @@ def live_controller() -> ControllerRecord | None:
     if record is None or not record.owner().alive():
         return None
     return record
+
+
+class JoinedBoards(Document):
+    """The boards a run joined (or began to join), so that `testbed down` can unjoin them
+    after the controller was killed."""
+
+    boards: dict[str, HostSpec] = {}
+
+
+def add_board(node: str, host: HostSpec) -> None:
+    """Remember `node` before anything is made for it on its board or here."""
+    joined = read_boards()
+    _write(BOARDS_FILE, JoinedBoards(boards={**joined.boards, node: host}))
+
+
+def read_boards() -> JoinedBoards:
+    found: JoinedBoards | None = _read(BOARDS_FILE, JoinedBoards)
+    return found or JoinedBoards()
+
+
+def clear_boards() -> None:
+    BOARDS_FILE.unlink(missing_ok=True)
 
 
 def clear() -> None:

@@ -25,10 +25,20 @@ from docker.models.containers import Container
 from pyroute2 import IPRoute
 
 from testbed.emulation import containers, runstate, tcp
-from testbed.emulation.addressing import node_address
+from testbed.emulation.addressing import (
+    BOARD_MANAGEMENT_GATEWAY,
+    EMULATED_NETWORK,
+    GATEWAY,
+    VXLAN_PORT,
+    board_management_address,
+    emulated_vni,
+    management_vni,
+    node_address,
+)
 from testbed.emulation.exits import ExitWatch
-from testbed.emulation.fabric import Fabric
+from testbed.emulation.fabric import Fabric, attach_management, remove_management_tunnels
 from testbed.emulation.info import INFO_PORT, InfoServer
+from testbed.emulation.physical import measure_rtt_ms
 from testbed.emulation.program import IdleProgram, NodeProgram
 from testbed.emulation.sampling import CounterSampler
 from testbed.emulation.shaping.backend import ShapingBackend
@@ -36,9 +46,11 @@ from testbed.emulation.shaping.selection import select_backend
 from testbed.emulation.teardown import remove_leftovers
 from testbed.emulation.ticks import TickLoop, TickObserver, TickRecord, TickStats
 from testbed.errors import SetupError, UserError
+from testbed.hosts.join import Tunnel, join_board, underlay, unjoin_board
+from testbed.hosts.provision import check_and_provision
 from testbed.image import build_node_image
 from testbed.orbit.timebase import format_instant
-from testbed.scenario.model import GpuNeed, Scenario
+from testbed.scenario.model import GpuNeed, HostSpec, Scenario
 from testbed.scenario.units import format_size
 from testbed.topology.engine import TopologyEngine
 from testbed.topology.nodes import EmulatedNode
@@ -72,7 +84,8 @@ class NodeHandle:
 
     index: int
     node: EmulatedNode
-    container: Container
+    container: Container | None
+    """None for a board (`board`), whose node runs over SSH."""
     address: str
     management_address: str
     engine_index: int
@@ -82,6 +95,10 @@ class NodeHandle:
     """Whether its container has the host's GPU, and why not when it asked for one."""
     paused: bool = False
     stopped: bool = False
+    board: HostSpec | None = None
+    physical_one_way_ms: float = 0.0
+    """A board's own link to this host, one way (half the RTT measured when it joined):
+    the fabric adds that much less to every pair of the board."""
 
     @property
     def state(self) -> runstate.NodeState:
@@ -98,13 +115,19 @@ class NodeHandle:
             address=self.address,
             management_address=self.management_address,
             state=self.state,
-            container=self.container.name,
+            container=self.container.name if self.container else board_label(self.board),
             gpu=self.gpu,
         )
 
 
+def board_label(host: HostSpec | None) -> str:
+    """How `status` names a board where a container's name would be."""
+    return "" if host is None else f"ssh://{host.user}@{host.address}:{host.port}"
+
+
 def _required_gpu_nodes(nodes: list[EmulatedNode]) -> list[str]:
-    return [node.name for node in nodes if node.spec.gpu is GpuNeed.required]
+    """Containers that need the host's GPU (a board brings its own)."""
+    return [n.name for n in nodes if n.spec.gpu is GpuNeed.required and n.spec.host is None]
 
 
 def _drop_default_route(pid: int) -> None:
@@ -169,6 +192,10 @@ class Emulation:
         )
         self.capacity = len(self.static) + spare
         """Fabric slots: one per static node, and `max_active` for nodes on demand."""
+        self.board_slots = {
+            slot: k for slot, k in enumerate(self.static) if self.engine.nodes[k].spec.host
+        }
+        """Slots of the real boards (engine node by slot): tunnels, not containers."""
         self._free_slots = deque(range(len(self.static), self.capacity))
         """Free slots, the one left longest ago first (its address then serves another)."""
         self._nodes_lock = threading.Lock()
@@ -192,6 +219,8 @@ class Emulation:
         """Counters of what can hold or drop traffic, after every tick (`network.*`)."""
         self.observers.append(self.counters)
         self.status_fields["dataplane"] = self._latest_counters
+        if self.board_slots:
+            self.status_fields["boards"] = self._board_status
         self.stop = threading.Event()
         self._owns_host = False
         """Set once `start` got past the checks: `close` then removes what any run left."""
@@ -222,6 +251,15 @@ class Emulation:
     def node_records(self) -> list[runstate.NodeRecord]:
         with self._nodes_lock:
             return [handle.record() for handle in self.nodes]
+
+    def _board_status(self) -> dict[str, Any]:
+        """Each joined board's physical link, and the pairs it makes slower than asked."""
+        with self._nodes_lock:
+            boards = [handle for handle in self.nodes if handle.board is not None]
+        return {
+            "physical_one_way_ms": {h.name: round(h.physical_one_way_ms, 3) for h in boards},
+            "pairs_below_physical": self.ticks.below_physical if self.ticks else 0,
+        }
 
     def _latest_counters(self) -> dict[str, float]:
         latest = self.counters.latest
@@ -268,6 +306,12 @@ class Emulation:
         self.backend = check_host(self.backend_name)
         self.client = containers.docker_client()
         self._check_nodes()
+        if self.board_slots:
+            self._step(f"checking and provisioning {len(self.board_slots)} boards over SSH")
+            for board in check_and_provision(self.scenario, self.progress):
+                pushed_mib = board.pushed_bytes / 2**20
+                state = "warm" if board.warm else f"pushed {pushed_mib:.1f} MiB"
+                self.progress(f"{board.node}: provisioned in {board.seconds:.1f} s ({state})")
         tcp.allow_congestion_control(self.scenario.links.congestion_control)
         self._owns_host = True
         remove_leftovers(self.client)
@@ -278,18 +322,27 @@ class Emulation:
             self.gpu_image = build_node_image(client=self.client, gpu=True).tag
         on_demand = len(self.engine.nodes) - len(self.static)
         self._step(
-            f"starting {len(self.static)} node containers from {self.image}"
-            + (f" ({on_demand} more nodes on demand)" if on_demand else "")
+            f"starting {len(self.static) - len(self.board_slots)} node containers from "
+            f"{self.image}" + (f" ({on_demand} more nodes on demand)" if on_demand else "")
         )
         containers.ensure_management_network(self.client, self.run_id)
         self.nodes = self._start_containers()
         self._step("attaching the nodes to the emulated network")
         self.fabric = Fabric().create()
-        pids = {handle.index: containers.container_pid(handle.container) for handle in self.nodes}
+        pids = {
+            handle.index: containers.container_pid(handle.container)
+            for handle in self.nodes
+            if handle.container is not None
+        }
         self.exits = ExitWatch(pids)
         for index, pid in pids.items():
             self.fabric.attach(index, f"/proc/{pid}/ns/net")
             _drop_default_route(pid)
+        if self.board_slots:
+            self._step(f"joining {len(self.board_slots)} boards by tunnels into the fabric")
+            joined = self._join_boards()
+            with self._nodes_lock:
+                self.nodes = sorted([*self.nodes, *joined], key=lambda handle: handle.index)
         self._step(f"shaping with the {self.backend.name} backend")
         self.backend.setup(self.fabric, self.capacity)
         self.counters.sources["network"] = self.backend.counters
@@ -298,9 +351,13 @@ class Emulation:
         self._step(f"waiting for {self.program.description} in every node")
         self._wait_until_ready(self.nodes, "node start")
         slots = [*self.static, *[None] * (self.capacity - len(self.static))]
+        physical_ms = np.zeros(self.capacity)
+        for handle in self.nodes:
+            physical_ms[handle.index] = handle.physical_one_way_ms
         self.ticks = TickLoop(
-            self.engine, self.backend, self._follow_nodes, self.observers, slots=slots
-        )
+            self.engine, self.backend, self._follow_nodes, self.observers, slots=slots,
+            physical_ms=physical_ms if self.board_slots else None,
+        )  # fmt: skip
         self.ticks.apply(0, self.engine.tick_times()[0])
         self.info = InfoServer(self, containers.MANAGEMENT_GATEWAY).start()
         self._write_controller_record()
@@ -372,11 +429,89 @@ class Emulation:
 
     def _start_containers(self) -> list[NodeHandle]:
         assert self.client is not None
-        fallback = [n.name for n in self.engine.nodes if n.spec.gpu is GpuNeed.optional]
+        fallback = [
+            n.name
+            for n in self.engine.nodes
+            if n.spec.gpu is GpuNeed.optional and n.spec.host is None
+        ]
         if fallback and not self._gpu_host:
             self.progress(f"nodes {', '.join(fallback)}: {GPU_FALLBACK}")
+        slots = [slot for slot in range(len(self.static)) if slot not in self.board_slots]
         with ThreadPoolExecutor(_START_WORKERS) as pool:
-            return list(pool.map(self._start_container, self.static, range(len(self.static))))
+            return list(pool.map(self._start_container, [self.static[s] for s in slots], slots))
+
+    def _join_boards(self) -> list[NodeHandle]:
+        """Each board's tunnels (its ends here first, recorded for `down`), then its ends
+        and its node's program over SSH, all boards at once; its physical round trip."""
+        assert self.fabric is not None
+        peers = [self.engine.nodes[k] for k in self.static]
+        plans = []
+        for slot, k in self.board_slots.items():
+            node = self.engine.nodes[k]
+            host = node.spec.host
+            assert host is not None
+            remote, local = underlay(node.name, host)
+            runstate.add_board(node.name, host)
+            self.fabric.attach_tunnel(slot, remote)
+            attach_management(slot, remote)
+            plans.append((slot, k, node, host, local))
+
+        def join(plan: tuple[int, int, EmulatedNode, HostSpec, str]) -> NodeHandle:
+            slot, k, node, host, local = plan
+            address, management = str(node_address(slot)), str(board_management_address(slot))
+            tunnel = Tunnel(
+                emulated_address=address, emulated_prefix=EMULATED_NETWORK.prefixlen,
+                emulated_network=str(EMULATED_NETWORK), gateway=str(GATEWAY),
+                emulated_vni=emulated_vni(slot), management_address=management,
+                management_gateway=str(BOARD_MANAGEMENT_GATEWAY),
+                management_vni=management_vni(slot), port=VXLAN_PORT,
+            )  # fmt: skip
+            started = time.monotonic()
+            join_board(
+                node.name, host, tunnel, local,
+                lambda run_dir: self.program.board_command(
+                    node, peers, host.python, run_dir, [address, management]
+                ),
+                self.program.board_files(),
+            )  # fmt: skip
+            rtt_ms = measure_rtt_ms(management)
+            if rtt_ms is None:
+                raise SetupError(f"join {node.name}", f"no answer over its tunnel ({management})")
+            self.progress(
+                f"{node.name}: joined in {time.monotonic() - started:.1f} s; its own link "
+                f"{rtt_ms:.2f} ms round trip, taken off its emulated delays"
+            )
+            return NodeHandle(
+                index=slot, node=node, container=None, address=address,
+                management_address=management, engine_index=k,
+                started_s=time.monotonic() - started, board=host,
+                physical_one_way_ms=rtt_ms / 2,
+            )  # fmt: skip
+
+        with ThreadPoolExecutor(max(1, len(plans))) as pool:
+            return list(pool.map(join, plans))
+
+    def _unjoin_boards(self) -> None:
+        """Each joined board's records fetched, its node stopped, its tunnels and run
+        folder removed (all at once); the host's ends of the tunnels go with the fabric
+        and `remove_management_tunnels`. A board that cannot be reached is reported."""
+        joined = runstate.read_boards().boards
+        nodes = {node.name: node for node in self.engine.nodes}
+
+        def unjoin(name: str) -> None:
+            outputs = self.program.board_outputs(nodes[name]) if name in nodes else {}
+            for target in outputs.values():
+                target.parent.mkdir(parents=True, exist_ok=True)
+            unjoin_board(name, joined[name], outputs)
+
+        with ThreadPoolExecutor(max(1, len(joined))) as pool:
+            futures = {name: pool.submit(unjoin, name) for name in joined}
+        for name, future in futures.items():
+            if future.exception() is not None:
+                LOG.warning("board %s not left clean: %s", name, future.exception())
+                self.progress(f"{name}: not left clean: {future.exception()}")
+        remove_management_tunnels()
+        runstate.clear_boards()
 
     def start_node(self, name: str) -> NodeHandle:
         """Start node `name` on demand in a free slot: its container, its veth, its pairs
@@ -482,6 +617,8 @@ class Emulation:
             inside = bool(active[handle.engine_index])
             if handle.stopped or handle.node.bbox is None or handle.paused == (not inside):
                 continue
+            if handle.container is None:
+                continue
             containers.set_paused([handle.container], paused=not inside)
             handle.paused = not inside
 
@@ -535,6 +672,8 @@ class Emulation:
         if self.exits is not None:
             self.exits.close()
         if self._owns_host:
+            if self.board_slots:
+                self._unjoin_boards()
             if self.backend is not None:
                 self.backend.close()
             if self.fabric is not None:

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 import docker
 
 from testbed.emulation import containers, runstate
-from testbed.emulation.fabric import cleanup_leftovers
+from testbed.emulation.fabric import cleanup_leftovers, remove_management_tunnels
+from testbed.errors import SetupError
+from testbed.hosts.join import unjoin_board
 
 _STOP_WAIT_S = 30.0
 
@@ -24,6 +26,10 @@ class DownReport:
     controller_pid: int | None = None
     docker_objects: int = 0
     namespaces: list[str] = field(default_factory=list)
+    boards: list[str] = field(default_factory=list)
+    """Boards a dead run had joined, unjoined now."""
+    board_errors: list[str] = field(default_factory=list)
+    """Boards that could not be reached or cleaned (one line each)."""
 
 
 def stop_controller(wait_s: float = _STOP_WAIT_S) -> int | None:
@@ -42,11 +48,22 @@ def stop_controller(wait_s: float = _STOP_WAIT_S) -> int | None:
 
 
 def remove_leftovers(client: docker.DockerClient) -> DownReport:
-    """Containers and networks labelled by the testbed, namespaces of dead owners."""
-    return DownReport(
+    """Containers and networks labelled by the testbed, namespaces of dead owners, the
+    boards a dead run had joined (their node stopped, tunnels and run folder removed) and
+    the host's ends of their management tunnels."""
+    report = DownReport(
         docker_objects=containers.remove_everything(client),
         namespaces=cleanup_leftovers(),
     )
+    for node, host in runstate.read_boards().boards.items():
+        try:
+            unjoin_board(node, host, {})
+            report.boards.append(node)
+        except SetupError as error:
+            report.board_errors.append(str(error))
+    remove_management_tunnels()
+    runstate.clear_boards()
+    return report
 
 
 def down() -> DownReport:

@@ -12,6 +12,7 @@ their container starts and give it back when it leaves.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -22,12 +23,19 @@ from typing import Any
 
 import numpy as np
 
-from testbed.emulation.linkstate import link_state, slot_link_state, without_slot
+from testbed.emulation.linkstate import (
+    less_physical,
+    link_state,
+    slot_link_state,
+    without_slot,
+)
 from testbed.emulation.shaping.backend import ShapingBackend
 from testbed.emulation.shaping.plan import LinkState, Pairs, applied_state, changed_pairs
 from testbed.orbit.timebase import format_instant
 from testbed.topology.engine import Snapshot, TopologyEngine
 from testbed.topology.paths import PathMatrix
+
+LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -108,6 +116,7 @@ class TickLoop:
         on_activity: Callable[[np.ndarray], None] = lambda _: None,
         observers: list[TickObserver] | None = None,
         slots: Sequence[int | None] | None = None,
+        physical_ms: np.ndarray | None = None,
     ) -> None:
         self.engine = engine
         self.backend = backend
@@ -116,6 +125,10 @@ class TickLoop:
         self.slots: list[int | None] = (
             list(slots) if slots is not None else list(range(len(engine.nodes)))
         )
+        self.physical_ms = physical_ms
+        """One-way delay of each slot's own link to this host (boards), taken off its pairs."""
+        self.below_physical = 0
+        """Reachable pairs whose emulated delay is shorter than their physical one, now."""
         self.stats = TickStats()
         self.current: PathMatrix | None = None
         self.origin_unix: float | None = None
@@ -161,6 +174,11 @@ class TickLoop:
             matrix = self.engine.path_matrix(snapshot, names)
         compact = link_state(matrix, self.engine.scenario.links.queue_min_s)
         state = slot_link_state(compact, slots, len(self.slots))
+        if self.physical_ms is not None:
+            state, short = less_physical(state, self.physical_ms)
+            if short and not self.below_physical:
+                LOG.warning("%d pairs of a board have less emulated delay than physical", short)
+            self.below_physical = short
         pairs = changed_pairs(self._applied, state)
         computed = time.perf_counter()
         self.backend.apply(state, pairs)

@@ -19,12 +19,14 @@ from pathlib import Path, PurePosixPath
 
 from fabric import Connection
 
+from testbed.errors import UserError
 from testbed.hosts.bundle import PIP_WHEEL, Bundle, bundle_for
-from testbed.hosts.connection import BoardError, connect, describe, run
+from testbed.hosts.check import check
+from testbed.hosts.connection import BoardError, boards, connect, describe, run
 from testbed.hosts.facts import BoardFacts
 from testbed.image.project import read_inputs
 from testbed.project import work_dir
-from testbed.scenario.model import HostSpec
+from testbed.scenario.model import HostSpec, Scenario
 
 STAMP = "provisioned"
 TUNNEL_IFNAMES = ("ltb-emu", "ltb-mgmt")
@@ -102,6 +104,22 @@ def provision_board(node: str, host: HostSpec, bundle: Bundle) -> Provisioned:
     return Provisioned(node, time.monotonic() - started, size, bundle.digest)
 
 
+def check_and_provision(
+    scenario: Scenario, progress: Callable[[str], None] = lambda _: None
+) -> list[Provisioned]:
+    """Check every board of `scenario`, then provision them all; UserError listing every
+    problem when a board cannot be a node (nothing is pushed then)."""
+    reports = check(scenario)
+    problems = [problem for report in reports for problem in report.problems]
+    if problems:
+        raise UserError(problems)
+    for report in reports:
+        for note in report.notes:
+            progress(note)
+    facts = {report.node: report.facts for report in reports if report.facts is not None}
+    return provision(boards(scenario), facts, progress)
+
+
 def provision(
     hosts: dict[str, HostSpec],
     facts: dict[str, BoardFacts],
@@ -121,32 +139,3 @@ def provision(
     if failed:
         raise failed[0]
     return [future.result() for future in futures.values()]
-
-
-def _leave_script(folder: PurePosixPath, root: bool) -> str:
-    q = shlex.quote
-    sudo = "" if root else "sudo -n "
-    pid_file = q(str(folder / "run" / "node.pid"))
-    stop = (
-        f"if [ -f {pid_file} ]; then pid=$(cat {pid_file}); "
-        f"{sudo}kill -TERM -- -$pid 2>/dev/null; "
-        "for i in $(seq 50); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done; "
-        f"{sudo}kill -KILL -- -$pid 2>/dev/null; fi"
-    )
-    links = "; ".join(f"{sudo}ip link del {name} 2>/dev/null" for name in TUNNEL_IFNAMES)
-    return f"{stop}; {links}; {sudo}rm -rf {q(str(folder))}; test ! -e {q(str(folder))}"
-
-
-def leave_board(node: str, host: HostSpec) -> None:
-    """Stop what runs, delete the tunnels, remove the work folder (idempotent)."""
-    with connect(host) as connection:
-        folder = remote_work_dir(connection, host, node)
-        root = run(connection, "id -u", node, host, "user").strip() == "0"
-        run(connection, _leave_script(folder, root), node, host, "leave")
-
-
-def leave(hosts: dict[str, HostSpec]) -> list[BaseException]:
-    """Every board left at once; the boards that could not be reached or cleaned."""
-    with ThreadPoolExecutor(max_workers=max(1, len(hosts))) as pool:
-        futures = [pool.submit(leave_board, node, host) for node, host in hosts.items()]
-    return [error for future in futures if (error := future.exception())]

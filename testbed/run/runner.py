@@ -208,7 +208,11 @@ class Run:
                     )
                 sampler = ResourceSampler(
                     self.run_dir,
-                    lambda: [(h.node.name, h.container) for h in self.emulation.running_nodes()],
+                    lambda: [
+                        (h.node.name, h.container)
+                        for h in self.emulation.running_nodes()
+                        if h.container is not None
+                    ],
                 ).start()
                 self.testbed.follow_in_background()
                 self._drive(recorder, driver)

@@ -122,3 +122,17 @@ nodes:
 fixed_links:
   - {{a: cloud, b: {boards[0].name}, delay: 20ms, bandwidth_mbps: 100}}
 """
+
+
+SCENARIOS = Path(__file__).resolve().parent / "scenarios"
+
+
+def joined_scenario_text(boards: list[Board], key: Path, duration: str = "60s") -> str:
+    """`scenarios/boards.yaml` with the first two boards as pi-1 and pi-2 (see there)."""
+    text = (SCENARIOS / "boards.yaml").read_text()
+    for token, value in {
+        "@PI1@": boards[0].address, "@PI2@": boards[1].address, "@KEY@": str(key),
+        "@DURATION@": duration, "@WORKFLOW@": str(SCENARIOS / "boards_workflow.yaml"),
+    }.items():  # fmt: skip
+        text = text.replace(token, value)
+    return text

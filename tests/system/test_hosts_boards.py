@@ -5,31 +5,13 @@ testbed put there. Bad boards (down, wrong key, no Python) give one line each.""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
-import docker
 import pytest
-from boards import Board, build_image, make_key, remove_boards, scenario_text, start_boards
+from boards import Board, make_key, scenario_text
 from testbed_cli import run_cli
 
 pytestmark = pytest.mark.system
-
-
-@pytest.fixture(scope="module")
-def board_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_key(tmp_path_factory.mktemp("keys"))
-
-
-@pytest.fixture(scope="module")
-def boards(
-    docker_client: docker.DockerClient, board_key: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[list[Board]]:
-    build_image(docker_client, board_key, tmp_path_factory.mktemp("image"))
-    try:
-        yield start_boards(docker_client, ["pi-1", "pi-2"])
-    finally:
-        remove_boards(docker_client)
 
 
 def _absent(address: str) -> str:

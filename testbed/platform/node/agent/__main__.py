@@ -28,6 +28,9 @@ from testbed.platform.node.runtime.gpu import detect_gpu
 from testbed.platform.node.state import make_state_policy
 from testbed.plugins import RUNTIME_POLICIES, STATE_POLICIES
 
+ANY_ADDRESS = "0.0.0.0"
+"""In a container the agent serves on every address (it has only its own networks); on a
+board it is given its tunnels' addresses, and answers on no other."""
 MIN_SECRET_CHARS = 16
 """A shorter secret is a mistake (the controller's have 43)."""
 HANDLER_THREADS = 64
@@ -48,7 +51,10 @@ def _peer(text: str) -> tuple[str, tuple[str, int]]:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m testbed.platform.node.agent")
     parser.add_argument("--node", required=True)
-    parser.add_argument("--host", default="0.0.0.0")
+    parser.add_argument(
+        "--host", action="append", default=None,
+        help="an address to serve on (repeatable; default: all); Redis takes the first",
+    )  # fmt: skip
     parser.add_argument("--port", type=int, default=AGENT_PORT)
     parser.add_argument("--redis-port", type=int, default=REDIS_PORT)
     parser.add_argument(
@@ -103,7 +109,8 @@ async def serve(args: argparse.Namespace) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     async with contextlib.AsyncExitStack() as started:
-        redis = RedisServer(args.host, args.redis_port)
+        hosts = args.host or [ANY_ADDRESS]
+        redis = RedisServer(hosts[0], args.redis_port)
         started.push_async_callback(redis.stop)
         await redis.start()
         policy = make_state_policy(args.state_policy, args.seed)
@@ -119,8 +126,9 @@ async def serve(args: argparse.Namespace) -> None:
         runner = web.AppRunner(make_app(agent, redis))
         started.push_async_callback(runner.cleanup)
         await runner.setup()
-        await web.TCPSite(runner, args.host, args.port).start()
-        logging.info("agent %s on %s:%d", args.node, args.host, args.port)
+        for host in hosts:
+            await web.TCPSite(runner, host, args.port).start()
+        logging.info("agent %s on %s port %d", args.node, ", ".join(hosts), args.port)
         await stop.wait()
 
 
