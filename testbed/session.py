@@ -27,6 +27,7 @@ from testbed.emulation import containers, runstate
 from testbed.emulation.session import Emulation
 from testbed.emulation.ticks import TickRecord
 from testbed.errors import SetupError, UserError
+from testbed.hosts.join import run_on_board
 from testbed.orbit.timebase import parse_instant
 from testbed.platform.contract import InvocationRecord, agent_url
 from testbed.platform.control.deploy import deploy
@@ -75,7 +76,11 @@ def exec_in_node(
         if output is not None:
             output(chunk)
 
-    code = containers.run_in_node(containers.docker_client(), node, command, take)
+    board = runstate.read_boards().boards.get(node)
+    if board is not None:
+        code = run_on_board(node, board, command, take)
+    else:
+        code = containers.run_in_node(containers.docker_client(), node, command, take)
     return ExecResult(code, b"".join(chunks).decode(errors="replace"))
 
 

@@ -142,11 +142,8 @@ class Fabric:
         fd = os.open(self.netns_path, os.O_RDONLY)
         try:
             with IPRoute() as host:
-                host.link(
-                    "add", ifname=ifname, kind="vxlan", vxlan_id=emulated_vni(index),
-                    vxlan_group=remote, vxlan_port=VXLAN_PORT, vxlan_learning=0,
-                )  # fmt: skip
-                host.link("set", index=host.link_lookup(ifname=ifname)[0], net_ns_fd=fd)
+                ifindex = _add_vxlan(host, ifname, emulated_vni(index), remote)
+                host.link("set", index=ifindex, net_ns_fd=fd)
         except NetlinkError as exc:
             with contextlib.suppress(NetlinkError), IPRoute() as host:
                 for stale in host.link_lookup(ifname=ifname):
@@ -249,17 +246,22 @@ def _configure_node_side(path: str, index: int) -> None:
         )
 
 
+def _add_vxlan(ipr: IPRoute, ifname: str, vni: int, remote: str) -> int:
+    """A point-to-point VXLAN device toward `remote` (no learning); its index."""
+    ipr.link(
+        "add", ifname=ifname, kind="vxlan", vxlan_id=vni, vxlan_group=remote,
+        vxlan_port=VXLAN_PORT, vxlan_learning=0,
+    )  # fmt: skip
+    return int(ipr.link_lookup(ifname=ifname)[0])
+
+
 def attach_management(index: int, remote: str) -> None:
     """The unshaped tunnel from the host to a board in slot `index`: the controller reaches
     the board's agent at `board_management_address(index)` through it."""
     ifname = management_ifname(index)
     try:
         with IPRoute() as host:
-            host.link(
-                "add", ifname=ifname, kind="vxlan", vxlan_id=management_vni(index),
-                vxlan_group=remote, vxlan_port=VXLAN_PORT, vxlan_learning=0,
-            )  # fmt: skip
-            ifindex = host.link_lookup(ifname=ifname)[0]
+            ifindex = _add_vxlan(host, ifname, management_vni(index), remote)
             host.addr("add", index=ifindex, address=str(BOARD_MANAGEMENT_GATEWAY), prefixlen=32)
             host.link("set", index=ifindex, state="up")
             host.route(

@@ -8,6 +8,7 @@ file has one typed document, one writer (the controller) and one reader (below).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -133,8 +134,13 @@ def read_boards() -> JoinedBoards:
     return found or JoinedBoards()
 
 
-def clear_boards() -> None:
-    BOARDS_FILE.unlink(missing_ok=True)
+def forget_boards(nodes: Iterable[str]) -> None:
+    """Drop `nodes` from the record (they were unjoined); the file goes with the last."""
+    left = {n: host for n, host in read_boards().boards.items() if n not in set(nodes)}
+    if left:
+        _write(BOARDS_FILE, JoinedBoards(boards=left))
+    else:
+        BOARDS_FILE.unlink(missing_ok=True)
 
 
 def clear() -> None:

@@ -46,7 +46,7 @@ from testbed.emulation.shaping.selection import select_backend
 from testbed.emulation.teardown import remove_leftovers
 from testbed.emulation.ticks import TickLoop, TickObserver, TickRecord, TickStats
 from testbed.errors import SetupError, UserError
-from testbed.hosts.join import Tunnel, join_board, underlay, unjoin_board
+from testbed.hosts.join import OutputMirror, Tunnel, join_board, underlay, unjoin_board
 from testbed.hosts.provision import check_and_provision
 from testbed.image import build_node_image
 from testbed.orbit.timebase import format_instant
@@ -196,6 +196,8 @@ class Emulation:
             slot: k for slot, k in enumerate(self.static) if self.engine.nodes[k].spec.host
         }
         """Slots of the real boards (engine node by slot): tunnels, not containers."""
+        self._mirrors: dict[str, OutputMirror] = {}
+        """Each joined board's records, copied here as the run goes."""
         self._free_slots = deque(range(len(self.static), self.capacity))
         """Free slots, the one left longest ago first (its address then serves another)."""
         self._nodes_lock = threading.Lock()
@@ -467,13 +469,15 @@ class Emulation:
                 management_vni=management_vni(slot), port=VXLAN_PORT,
             )  # fmt: skip
             started = time.monotonic()
-            join_board(
+            folder = join_board(
                 node.name, host, tunnel, local,
                 lambda run_dir: self.program.board_command(
                     node, peers, host.python, run_dir, [address, management]
                 ),
                 self.program.board_files(),
             )  # fmt: skip
+            mirror = OutputMirror(node.name, host, folder, self.program.board_outputs(node))
+            self._mirrors[node.name] = mirror.start()
             rtt_ms = measure_rtt_ms(management)
             if rtt_ms is None:
                 raise SetupError(f"join {node.name}", f"no answer over its tunnel ({management})")
@@ -492,26 +496,26 @@ class Emulation:
             return list(pool.map(join, plans))
 
     def _unjoin_boards(self) -> None:
-        """Each joined board's records fetched, its node stopped, its tunnels and run
+        """Each joined board's last records copied, its node stopped, its tunnels and run
         folder removed (all at once); the host's ends of the tunnels go with the fabric
-        and `remove_management_tunnels`. A board that cannot be reached is reported."""
+        and `remove_management_tunnels`. A board that cannot be reached is reported and
+        stays recorded, so that `testbed down` unjoins it once it is back."""
         joined = runstate.read_boards().boards
-        nodes = {node.name: node for node in self.engine.nodes}
 
         def unjoin(name: str) -> None:
-            outputs = self.program.board_outputs(nodes[name]) if name in nodes else {}
-            for target in outputs.values():
-                target.parent.mkdir(parents=True, exist_ok=True)
-            unjoin_board(name, joined[name], outputs)
+            mirror = self._mirrors.pop(name, None)
+            if mirror is not None:
+                mirror.stop()
+            unjoin_board(name, joined[name])
 
         with ThreadPoolExecutor(max(1, len(joined))) as pool:
             futures = {name: pool.submit(unjoin, name) for name in joined}
-        for name, future in futures.items():
-            if future.exception() is not None:
-                LOG.warning("board %s not left clean: %s", name, future.exception())
-                self.progress(f"{name}: not left clean: {future.exception()}")
+        failed = {name: f.exception() for name, f in futures.items() if f.exception()}
+        for name, error in failed.items():
+            LOG.warning("board %s not left clean: %s", name, error)
+            self.progress(f"{name}: not left clean ({error}); `testbed down` once it is back")
         remove_management_tunnels()
-        runstate.clear_boards()
+        runstate.forget_boards(name for name in joined if name not in failed)
 
     def start_node(self, name: str) -> NodeHandle:
         """Start node `name` on demand in a free slot: its container, its veth, its pairs

@@ -49,20 +49,22 @@ def stop_controller(wait_s: float = _STOP_WAIT_S) -> int | None:
 
 def remove_leftovers(client: docker.DockerClient) -> DownReport:
     """Containers and networks labelled by the testbed, namespaces of dead owners, the
-    boards a dead run had joined (their node stopped, tunnels and run folder removed) and
-    the host's ends of their management tunnels."""
+    boards a dead run had joined (their node stopped, tunnels and run folder removed; one
+    that does not answer is reported and forgotten) and the host's ends of their
+    management tunnels."""
     report = DownReport(
         docker_objects=containers.remove_everything(client),
         namespaces=cleanup_leftovers(),
     )
-    for node, host in runstate.read_boards().boards.items():
+    joined = runstate.read_boards().boards
+    for node, host in joined.items():
         try:
-            unjoin_board(node, host, {})
+            unjoin_board(node, host)
             report.boards.append(node)
         except SetupError as error:
-            report.board_errors.append(str(error))
+            report.board_errors.append(f"{error}; once it is back, `testbed hosts leave` cleans it")
     remove_management_tunnels()
-    runstate.clear_boards()
+    runstate.forget_boards(joined)
     return report
 
 

@@ -23,7 +23,8 @@ echo "os=$( (. /etc/os-release && echo "$PRETTY_NAME") 2>/dev/null)"
 echo "python=$("$py" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])' 2>/dev/null)"
 echo "glibc=$("$py" -c 'import platform; print(platform.libc_ver()[1])' 2>/dev/null)"
 echo "uid=$(id -u)"
-echo "sudo=$(if [ "$(id -u)" = 0 ] || sudo -n true 2>/dev/null; then echo yes; else echo no; fi)"
+if [ "$(id -u)" = 0 ] || sudo -n ip -V >/dev/null 2>&1; then echo "sudo=yes"
+else echo "sudo=no"; fi
 echo "cpus=$(nproc 2>/dev/null)"
 echo "memory_kb=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo 2>/dev/null)"
 echo "redis=$(command -v redis-server)"
@@ -126,7 +127,7 @@ def problems(facts: BoardFacts, python: str, gpu_required: bool = False) -> list
             f"{'.'.join(map(str, MIN_GLIBC))} or newer"
         )
     if not (facts.root or facts.sudo):
-        found.append("neither root nor password-less sudo: the tunnel needs root")
+        found.append("neither root nor password-less sudo for ip: the tunnels need it")
     if facts.memory_bytes and facts.memory_bytes < MIN_MEMORY_BYTES:
         found.append(f"{facts.memory_bytes // 2**20} MiB of memory: the node needs 256 MiB")
     if not facts.redis:

@@ -14,6 +14,7 @@ import contextlib
 import io
 import shlex
 import socket
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,11 +23,13 @@ from pathlib import Path, PurePosixPath
 from fabric import Connection
 from pyroute2 import IPRoute
 
-from testbed.hosts.connection import BoardError, connect, describe, run
+from testbed.hosts.connection import CONNECT_TIMEOUT_S, BoardError, connect, describe, run
 from testbed.hosts.provision import TUNNEL_IFNAMES, python_path, remote_work_dir
 from testbed.scenario.model import HostSpec
 
 RUN_FOLDER = "run"
+MIRROR_PERIOD_S = 2.0
+"""How often a board's records are copied to the controller during a run."""
 EMULATED_IFNAME, MANAGEMENT_IFNAME = TUNNEL_IFNAMES
 
 
@@ -85,18 +88,19 @@ def tunnel_script(tunnel: Tunnel, local_underlay: str, sudo: str) -> str:
 
 
 def stop_script(folder: PurePosixPath, sudo: str, remove: str) -> str:
-    """Stop the node's process group, delete the tunnels, remove `remove` (a path)."""
+    """Stop the node's process group, delete the tunnels, remove `remove` (a path). Only
+    `ip` needs root (`sudo`): the process and the files are the SSH user's."""
     q = shlex.quote
     pid_file = q(str(folder / RUN_FOLDER / "node.pid"))
     stop = (
         f"touch {q(str(folder / RUN_FOLDER / 'stop'))} 2>/dev/null; "
         f"if [ -f {pid_file} ]; then pid=$(cat {pid_file}); "
-        f"{sudo}kill -TERM -- -$pid 2>/dev/null; "
+        "kill -TERM -- -$pid 2>/dev/null; "
         "for i in $(seq 50); do kill -0 -- -$pid 2>/dev/null || break; sleep 0.1; done; "
-        f"{sudo}kill -KILL -- -$pid 2>/dev/null; fi"
+        "kill -KILL -- -$pid 2>/dev/null; fi"
     )
     links = "; ".join(f"{sudo}ip link del {name} 2>/dev/null" for name in TUNNEL_IFNAMES)
-    return f"{stop}; {links}; {sudo}rm -rf {q(remove)}; test ! -e {q(remove)}"
+    return f"{stop}; {links}; rm -rf {q(remove)}; test ! -e {q(remove)}"
 
 
 def start_script(folder: PurePosixPath, command: Sequence[str]) -> str:
@@ -117,7 +121,7 @@ def start_script(folder: PurePosixPath, command: Sequence[str]) -> str:
 
 
 def _sudo(connection: Connection, node: str, host: HostSpec) -> str:
-    """How root commands are run on the board: as they are for root, else by sudo."""
+    """How `ip` is run on the board: as it is for root, else by sudo."""
     return "" if run(connection, "id -u", node, host, "user").strip() == "0" else "sudo -n "
 
 
@@ -160,27 +164,107 @@ def join_board(
     return folder
 
 
-def unjoin_board(node: str, host: HostSpec, outputs: Mapping[str, Path]) -> None:
-    """Fetch `outputs` (name in the run folder -> file here), stop the node process, delete
-    the tunnels and the run folder; the provisioned software stays (a warm next run)."""
+def unjoin_board(node: str, host: HostSpec) -> None:
+    """Stop the node process, delete the tunnels and the run folder; the provisioned
+    software stays (a warm next run)."""
     with connect(host) as connection:
         folder = remote_work_dir(connection, host, node)
         sudo = _sudo(connection, node, host)
-        run(
-            connection,
-            f"touch {shlex.quote(str(folder / RUN_FOLDER / 'stop'))} 2>/dev/null || true",
-            node,
-            host,
-            "stop",
-        )
-        for name, target in outputs.items():
+        run(connection, stop_script(folder, sudo, str(folder / RUN_FOLDER)), node, host, "unjoin")
+
+
+class OutputMirror:
+    """What the node appends to files of its run folder (its records), copied here every
+    `period_s` as whole lines, so that a board that dies mid-run loses at most that much.
+
+    One SSH connection per board, in a thread of its own; a board that does not answer is
+    tried again at the next period. `stop` copies what is left, if the board answers.
+    """
+
+    def __init__(
+        self,
+        node: str,
+        host: HostSpec,
+        folder: PurePosixPath,
+        outputs: Mapping[str, Path],
+        period_s: float = MIRROR_PERIOD_S,
+    ) -> None:
+        self.node, self.host, self.period_s = node, host, period_s
+        self._sources = {name: folder / RUN_FOLDER / name for name in outputs}
+        self._targets = dict(outputs)
+        self._offsets = dict.fromkeys(outputs, 0)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._follow, name=f"mirror-{node}", daemon=True)
+        self.failures = 0
+        """Periods in which the board could not be reached."""
+
+    def start(self) -> OutputMirror:
+        for target in self._targets.values():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.touch()
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop following; one last copy (what the node wrote since the last period)."""
+        self._stop.set()
+        self._thread.join(timeout=self.period_s + CONNECT_TIMEOUT_S * 3)
+        with contextlib.suppress(Exception), connect(self.host) as connection:
+            self._copy(connection)  # a dead board: what was copied is what is kept
+
+    def _follow(self) -> None:
+        while not self._stop.wait(self.period_s):
             try:
-                connection.get(str(folder / RUN_FOLDER / name), str(target))
+                with connect(self.host) as connection:
+                    while not self._stop.is_set():
+                        self._copy(connection)
+                        if self._stop.wait(self.period_s):
+                            return
+            except Exception:  # the board or its link is down: try again later
+                self.failures += 1
+
+    def _copy(self, connection: Connection) -> None:
+        sftp = connection.sftp()
+        for name, source in self._sources.items():
+            try:
+                with sftp.open(str(source), "rb") as remote:
+                    remote.seek(self._offsets[name])
+                    data = remote.read()
             except FileNotFoundError:
                 continue
-            except Exception as error:  # SFTP: one line, and the board is still cleaned
-                raise BoardError(node, host, f"fetching {name}", describe(error)) from None
-        run(connection, stop_script(folder, sudo, str(folder / RUN_FOLDER)), node, host, "unjoin")
+            whole = data[: data.rfind(b"\n") + 1]
+            if whole:
+                with self._targets[name].open("ab") as local:
+                    local.write(whole)
+                self._offsets[name] += len(whole)
+
+
+class _Chunks(io.StringIO):
+    """What a command on a board prints, handed on as it comes."""
+
+    def __init__(self, take: Callable[[bytes], None]) -> None:
+        super().__init__()
+        self._take = take
+
+    def write(self, text: str) -> int:
+        self._take(text.encode())
+        return len(text)
+
+
+def run_on_board(
+    node: str, host: HostSpec, command: Sequence[str], take: Callable[[bytes], None]
+) -> int:
+    """`command` on the board as the SSH user (`testbed exec`); its output to `take` as it
+    comes (stdout and stderr together); its exit status."""
+    with connect(host) as connection:
+        try:
+            result = connection.run(
+                " ".join(map(shlex.quote, command)), hide=True, warn=True, in_stream=False,
+                out_stream=_Chunks(take), err_stream=_Chunks(take),
+            )  # fmt: skip
+        except Exception as error:  # SSH failed before the command ran: one line
+            raise BoardError(node, host, "exec", describe(error)) from None
+    return int(result.exited)
 
 
 def leave_board(node: str, host: HostSpec) -> None:

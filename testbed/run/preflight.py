@@ -42,7 +42,7 @@ class CheckedScenario:
 
     def containers_by_kind(self) -> dict[str, int]:
         """Containers for the whole run, by kind (nodes on demand: `on_demand_by_kind`)."""
-        return _by_kind(node for node in self.nodes if not node.on_demand)
+        return _by_kind(node for node in self.nodes if not node.on_demand and not node.spec.host)
 
     def on_demand_by_kind(self) -> dict[str, int]:
         return _by_kind(node for node in self.nodes if node.on_demand)

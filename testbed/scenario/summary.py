@@ -94,6 +94,7 @@ def summary_table(
     (by kind, bounding boxes resolved over the scenario's time) replaces the upper bound the
     scenario alone gives; `on_demand` (by kind) are the candidates without a container."""
     counts = count_scenario(scenario)
+    boards = [node for node in scenario.nodes if node.host is not None]
     time = scenario.time
     table = Table(title=f"{scenario.name}  ({scenario.source})", show_header=False, box=None)
     table.add_column(style="bold cyan", no_wrap=True)
@@ -113,6 +114,11 @@ def summary_table(
         ("satellites", f"{counts.satellites} ({shells})" if shells else "none (no constellation)"),
         ("ground stations", str(counts.ground_stations)),
         nodes,
+        *(
+            [("boards", ", ".join(f"{n.name} ({n.host.user}@{n.host.address})" for n in boards))]
+            if boards
+            else []
+        ),
         *(
             [
                 (

@@ -61,7 +61,7 @@ def build_image(client: docker.DockerClient, key: Path, folder: Path) -> str:
     return IMAGE
 
 
-def _wait_for_sshd(address: str) -> None:
+def wait_for_sshd(address: str) -> None:
     deadline = time.monotonic() + READY_TIMEOUT_S
     while True:
         try:
@@ -88,7 +88,7 @@ def start_boards(client: docker.DockerClient, names: list[str]) -> list[Board]:
         address = container.attrs["NetworkSettings"]["Networks"][LAN]["IPAddress"]
         boards.append(Board(name, container, address))
     for board in boards:
-        _wait_for_sshd(board.address)
+        wait_for_sshd(board.address)
     return boards
 
 

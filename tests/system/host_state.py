@@ -21,7 +21,7 @@ def host_snapshot() -> dict[str, object]:
         "containers": lines("docker", "ps", "-aq", "--filter", "label=org.leotrek.testbed"),
         "networks": lines("docker", "network", "ls", "-q", "--filter", "label=org.leotrek.testbed"),
         "fabric": [n for n in lines("ip", "netns", "list") if n.startswith("leotrek-fab")],
-        "links": [x for x in lines("ip", "-o", "link") if re.search(r"\b(lt\d+|emu0)[@:]", x)],
+        "links": [x for x in lines("ip", "-o", "link") if re.search(r"\b(lt\d+m?|emu0)[@:]", x)],
         "iptables": iptables,
         "controller": CONTROLLER_FILE.exists(),
     }

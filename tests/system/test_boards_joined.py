@@ -12,14 +12,16 @@ import os
 import re
 import signal
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
-from boards import Board, joined_scenario_text
+from boards import Board, joined_scenario_text, wait_for_sshd
 from host_state import assert_clean
-from testbed_cli import run_cli
+from testbed_cli import REPO, run_cli
 
 from testbed.emulation import runstate
 from testbed.platform.contract import AGENT_PORT, REDIS_PORT, auth_headers
@@ -135,6 +137,7 @@ def test_a_boards_pings_follow_the_orbits_strangers_are_refused_and_down_cleans_
         assert rtt_min >= 2 * low - 0.3, (satellite, rtt_min, low)
         assert rtt_min - 2 * high < 3.0, (satellite, rtt_min, high)
 
+    assert run_cli("exec", pi.name, "--", "id", "-un").stdout.strip() == "pi", "exec over SSH"
     for board in boards:
         assert _refused(board.address, AGENT_PORT), "the agent answers on the LAN"
         assert _refused(board.address, REDIS_PORT), "Redis answers on the LAN"
@@ -159,3 +162,51 @@ def test_a_boards_pings_follow_the_orbits_strangers_are_refused_and_down_cleans_
     assert_clean(clean_host)
     for board in boards:
         _assert_board_clean(board, before[board.name])
+
+
+def test_a_board_that_dies_mid_run_fails_its_requests_and_is_unjoined_when_back(
+    boards: list[Board], board_key: Path, tmp_path: Path, clean_host: dict[str, object]
+) -> None:
+    """Power lost on pi-2 mid-run: the requests it should serve fail (records say so), the
+    run ends and reports, the host keeps nothing; pi-2 stays recorded and `testbed down`
+    unjoins it once it is back."""
+    dying = boards[1]
+    before = _outside_work_dir(dying)
+    run_dir = tmp_path / "run"
+    scenario = _scenario(tmp_path, boards, board_key, "60s")
+    run = subprocess.Popen(
+        [sys.executable, "-m", "testbed", "run", scenario, "--duration", "30s",
+         "--out", str(run_dir)],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 300
+        while not _sent(run_dir):
+            assert run.poll() is None and time.monotonic() < deadline, "no request went out"
+            time.sleep(0.5)
+        time.sleep(8)
+        dying.container.kill()
+        output, _ = run.communicate(timeout=300)
+        assert run.returncode == 0, output
+        assert "pi-2: not left clean" in output, output
+        statuses = [r["status"] for r in _rows(run_dir / "requests.csv")]
+        assert "ok" in statuses, "the records copied before the board died are kept"
+        assert set(statuses) - {"ok"}, f"none failed after the board died: {set(statuses)}"
+        assert_clean(clean_host)
+    finally:
+        if run.poll() is None:
+            run.kill()
+        dying.container.start()
+        wait_for_sshd(dying.address)
+    down = run_cli("down")
+    assert "left 1 boards clean" in down.stdout, down.stdout
+    _assert_board_clean(dying, before)
+
+
+def _sent(run_dir: Path) -> bool:
+    """Whether the requests have started (a board's records reach the host only at the
+    end of the run, so the run's own document is read)."""
+    try:
+        return bool(json.loads((run_dir / "run.json").read_text()).get("started_unix"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return False

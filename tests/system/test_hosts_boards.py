@@ -5,11 +5,13 @@ testbed put there. Bad boards (down, wrong key, no Python) give one line each.""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from boards import Board, make_key, scenario_text
-from testbed_cli import run_cli
+from testbed_cli import REPO, run_cli
 
 pytestmark = pytest.mark.system
 
@@ -83,3 +85,20 @@ def test_bad_boards_are_one_line_each(boards: list[Board], board_key: Path, tmp_
         assert len(provision.stderr.strip().splitlines()) == len(problems), provision.stderr
     for board in boards:
         assert board.exec("test -e /home/pi/.leotrek")[0] != 0, "nothing half-provisioned"
+
+
+def test_the_playbooks_tasks_run_on_their_own(boards: list[Board], board_key: Path) -> None:
+    """`fab -r playbooks check provision leave` on one board, no scenario."""
+    board = boards[0]
+    before = board.files()
+    fab = Path(sys.executable).with_name("fab")
+    result = subprocess.run(
+        [str(fab), "-r", str(REPO / "playbooks"), "-H", f"pi@{board.address}", "-i",
+         str(board_key), "check", "provision", "leave"],
+        capture_output=True, text=True, timeout=600, check=False, cwd=REPO,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert f"{board.address}: x86_64" in result.stdout and ": ok" in result.stdout
+    assert re.search(rf"{re.escape(board.address)}: provisioned in [\d.]+ s", result.stdout)
+    assert f"{board.address}: left clean" in result.stdout
+    assert board.files() == before

@@ -54,7 +54,7 @@ def test_an_answer_without_its_keys_is_refused() -> None:
         ({"python": ""}, "no python3: install Python 3.10 or newer"),
         ({"python": "3.9.2"}, "python3 is 3.9.2: the node needs 3.10 or newer"),
         ({"glibc": "2.27"}, "glibc 2.27: the wheels need 2.28 or newer"),
-        ({"sudo": False}, "neither root nor password-less sudo"),
+        ({"sudo": False}, "neither root nor password-less sudo for ip"),
         ({"memory_bytes": 128 * 2**20}, "128 MiB of memory"),
         ({"redis": ""}, "no redis-server: install it"),
         ({"ip": ""}, "no ip command"),
