@@ -136,7 +136,8 @@ def read_boards() -> JoinedBoards:
 
 def forget_boards(nodes: Iterable[str]) -> None:
     """Drop `nodes` from the record (they were unjoined); the file goes with the last."""
-    left = {n: host for n, host in read_boards().boards.items() if n not in set(nodes)}
+    gone = set(nodes)
+    left = {n: host for n, host in read_boards().boards.items() if n not in gone}
     if left:
         _write(BOARDS_FILE, JoinedBoards(boards=left))
     else:

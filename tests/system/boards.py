@@ -20,6 +20,9 @@ from testbed.image.base import SELECTED_BASE
 LABEL = "org.leotrek.test-board"
 IMAGE = "leotrek/test-board:latest"
 LAN = "leotrek-test-lan"
+LAN_SUBNET, LAN_GATEWAY = "10.202.0.0/24", "10.202.0.1"
+"""A subnet of its own: one Docker picks could overlap the testbed's management network
+(172.30.77.0/24) once Docker has handed out a dozen bridges."""
 DOCKERFILE = Path(__file__).resolve().parent / "board" / "Dockerfile"
 READY_TIMEOUT_S = 20.0
 
@@ -77,7 +80,12 @@ def wait_for_sshd(address: str) -> None:
 def start_boards(client: docker.DockerClient, names: list[str]) -> list[Board]:
     """Boards on the tests' LAN (created if missing), with sshd answering."""
     remove_boards(client)
-    network = client.networks.create(LAN, driver="bridge", labels={LABEL: "lan"})
+    network = client.networks.create(
+        LAN, driver="bridge", labels={LABEL: "lan"},
+        ipam=docker.types.IPAMConfig(
+            pool_configs=[docker.types.IPAMPool(subnet=LAN_SUBNET, gateway=LAN_GATEWAY)]
+        ),
+    )  # fmt: skip
     boards = []
     for name in names:
         container = client.containers.run(

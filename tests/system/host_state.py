@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 
-from testbed.emulation.runstate import CONTROLLER_FILE
+from testbed.emulation.runstate import BOARDS_FILE, CONTROLLER_FILE
 
 
 def host_snapshot() -> dict[str, object]:
@@ -24,6 +24,7 @@ def host_snapshot() -> dict[str, object]:
         "links": [x for x in lines("ip", "-o", "link") if re.search(r"\b(lt\d+m?|emu0)[@:]", x)],
         "iptables": iptables,
         "controller": CONTROLLER_FILE.exists(),
+        "boards joined": BOARDS_FILE.exists(),
     }
 
 

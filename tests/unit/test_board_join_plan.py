@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from testbed.emulation import runstate
 from testbed.emulation.addressing import (
     board_management_address,
     emulated_vni,
@@ -20,7 +21,7 @@ from testbed.emulation.physical import min_rtt_ms
 from testbed.emulation.shaping.plan import LinkState
 from testbed.hosts.join import Tunnel, start_script, stop_script, tunnel_script
 from testbed.platform.control.program import AgentProgram
-from testbed.scenario.model import PlatformSpec
+from testbed.scenario.model import HostSpec, PlatformSpec
 
 TUNNEL = Tunnel(
     emulated_address="10.200.0.3", emulated_prefix=16, emulated_network="10.200.0.0/16",
@@ -116,3 +117,16 @@ def test_the_physical_link_is_taken_off_a_boards_pairs_never_below_zero() -> Non
 )
 def test_the_round_trip_is_the_smallest_ping(output: str, expected: float | None) -> None:
     assert min_rtt_ms(output) == expected
+
+
+def test_unjoined_boards_are_forgotten_and_the_others_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runstate, "BOARDS_FILE", tmp_path / "boards.json")
+    host = HostSpec(address="10.0.0.9", user="pi")
+    for node in ("pi-1", "pi-2", "pi-3"):
+        runstate.add_board(node, host)
+    runstate.forget_boards(name for name in ("pi-1", "pi-2"))
+    assert list(runstate.read_boards().boards) == ["pi-3"]
+    runstate.forget_boards(["pi-3"])
+    assert not (tmp_path / "boards.json").exists()
