@@ -12,6 +12,8 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.requirements import Requirement
+
 from testbed.hosts.facts import BoardFacts
 from testbed.image.commands import IMAGE_GLIBC_MINOR, wheel_platforms
 from testbed.image.project import ProjectInputs
@@ -44,9 +46,30 @@ def glibc_minor(facts: BoardFacts) -> int:
     return min(minor, IMAGE_GLIBC_MINOR)
 
 
-def _digest(inputs: ProjectInputs, python_version: str, platforms: list[str]) -> str:
+def board_requirements(requirements: list[str], facts: BoardFacts) -> list[str]:
+    """The pins that apply on the board, markers evaluated for its Python and machine and
+    dropped: `pip download --python-version` picks wheels for the target but evaluates
+    markers for the controller's own interpreter (a 3.10 board would get 3.11's scipy)."""
+    environment = {
+        "python_version": facts.python_version, "python_full_version": facts.python,
+        "platform_machine": facts.wheel_machine, "sys_platform": "linux",
+        "platform_system": "Linux", "os_name": "posix", "implementation_name": "cpython",
+        "platform_python_implementation": "CPython",
+    }  # fmt: skip
+    kept = []
+    for text in requirements:
+        requirement = Requirement(text)
+        if requirement.marker is None or requirement.marker.evaluate(environment):
+            requirement.marker = None
+            kept.append(str(requirement))
+    return kept
+
+
+def _digest(
+    requirements: list[str], inputs: ProjectInputs, python_version: str, platforms: list[str]
+) -> str:
     hasher = hashlib.sha256()
-    for text in (*inputs.requirements, BOARD_PIP, python_version, *platforms):
+    for text in (*requirements, BOARD_PIP, python_version, *platforms):
         hasher.update(text.encode() + b"\0")
     for name, data in sorted(inputs.source_bytes().items()):
         hasher.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
@@ -64,21 +87,22 @@ def bundle_for(facts: BoardFacts, inputs: ProjectInputs, work_dir: Path) -> Bund
     """The bundle for a board like `facts` (built, and its wheels downloaded, when new)."""
     python_version = facts.python_version
     platforms = wheel_platforms(facts.wheel_machine, glibc_minor(facts))
-    digest = _digest(inputs, python_version, platforms)
+    requirements = board_requirements(inputs.requirements, facts)
+    digest = _digest(requirements, inputs, python_version, platforms)
     target = f"{python_version}-{facts.wheel_machine}-glibc2.{glibc_minor(facts)}"
     folder = work_dir / BUNDLES
     archive = folder / f"bundle-{target}-{digest}.tar"
     if archive.is_file():
         return Bundle(archive, digest, python_version, platforms[0])
     wheels = download_wheels(
-        [*inputs.requirements, BOARD_PIP], work_dir / WHEELHOUSE / BUNDLES / target,
+        [*requirements, BOARD_PIP], work_dir / WHEELHOUSE / BUNDLES / target,
         python_version, platforms,
     )  # fmt: skip
     report(f"bundle for Python {python_version} on {platforms[0]} ({digest})")
     folder.mkdir(parents=True, exist_ok=True)
     partial = archive.with_suffix(".partial")
     with tarfile.open(partial, "w") as tar:
-        _add_bytes(tar, "requirements.txt", "".join(f"{r}\n" for r in inputs.requirements).encode())
+        _add_bytes(tar, "requirements.txt", "".join(f"{r}\n" for r in requirements).encode())
         for wheel in sorted(wheels.glob("*.whl")):
             tar.add(wheel, arcname=f"wheels/{wheel.name}")
         for name, data in sorted(inputs.source_bytes().items()):

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from testbed.hosts.bundle import glibc_minor
+from testbed.hosts.bundle import board_requirements, glibc_minor
 from testbed.hosts.facts import BoardFacts, declared_mismatches, parse_probe, problems
 from testbed.image.commands import wheel_platforms
 
@@ -86,3 +86,16 @@ def test_wheel_tags_stop_at_the_boards_glibc() -> None:
     assert tags[0] == "manylinux2014_aarch64" and tags[1] == "manylinux_2_31_aarch64"
     assert "manylinux_2_32_aarch64" not in tags and tags[-1] == "manylinux_2_17_aarch64"
     assert glibc_minor(_pi(glibc="2.40")) == 36, "capped at what the tags list knows"
+
+
+def test_a_boards_pins_are_those_its_own_python_needs() -> None:
+    pins = [
+        "numpy==2.2.6",
+        'scipy==1.15.3; python_version < "3.11"',
+        'scipy==1.16.3; python_version >= "3.11"',
+        'tomli==2.2.1; python_version < "3.11"',
+    ]
+    assert board_requirements(pins, _pi(python="3.10.12")) == [
+        "numpy==2.2.6", "scipy==1.15.3", "tomli==2.2.1",
+    ]  # fmt: skip
+    assert board_requirements(pins, _pi()) == ["numpy==2.2.6", "scipy==1.16.3"]
