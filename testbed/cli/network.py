@@ -148,7 +148,8 @@ def down() -> None:
     """Stop the controller and remove everything any testbed run created. Idempotent."""
     report = api.down()
     stopped = f"stopped controller {report.controller_pid}; " if report.controller_pid else ""
-    boards = f"; left {len(report.boards)} boards clean" if report.boards else ""
+    count = len(report.boards)
+    boards = f"; left {count} board{'' if count == 1 else 's'} clean" if count else ""
     console.print(
         f"{stopped}removed {report.docker_objects} containers/networks and "
         f"{len(report.namespaces)} namespaces{boards}"
