@@ -57,8 +57,7 @@ def provision(c, python="python3", work_dir=".leotrek"):  # type: ignore[no-unty
     facts = _facts(c, python)
     bundle = bundle_for(facts, read_inputs(), Path(controller_work_dir()))
     done = provision_board(c.host, _host(c, python, work_dir), bundle)
-    state = "warm" if done.warm else f"pushed {done.pushed_bytes / 2**20:.1f} MiB"
-    print(f"{c.host}: provisioned in {done.seconds:.1f} s ({state})")
+    print(f"{c.host}: {done.summary()}")
 
 
 @task

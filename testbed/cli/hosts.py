@@ -51,8 +51,7 @@ def provision(scenario: ScenarioArgument, overrides: Overrides = None) -> None:
         api.load_scenario(scenario, overrides or []), progress=lambda line: console.print(line)
     )
     for board in done:
-        pushed = f"pushed {board.pushed_bytes / 2**20:.1f} MiB" if board.pushed_bytes else "warm"
-        console.print(f"{board.node}: provisioned in {board.seconds:.1f} s ({pushed})")
+        console.print(f"{board.node}: {board.summary()}")
 
 
 @app.command()

@@ -311,9 +311,7 @@ class Emulation:
         if self.board_slots:
             self._step(f"checking and provisioning {len(self.board_slots)} boards over SSH")
             for board in check_and_provision(self.scenario, self.progress):
-                pushed_mib = board.pushed_bytes / 2**20
-                state = "warm" if board.warm else f"pushed {pushed_mib:.1f} MiB"
-                self.progress(f"{board.node}: provisioned in {board.seconds:.1f} s ({state})")
+                self.progress(f"{board.node}: {board.summary()}")
         tcp.allow_congestion_control(self.scenario.links.congestion_control)
         self._owns_host = True
         remove_leftovers(self.client)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import errno
 import socket
-from collections.abc import Mapping
 
 import paramiko
 from fabric import Connection
@@ -81,8 +80,3 @@ def run(connection: Connection, command: str, node: str, host: HostSpec, step: s
         return str(connection.run(command, hide=True, in_stream=False).stdout)
     except Exception as error:  # paramiko and invoke raise many kinds; each gets one line
         raise BoardError(node, host, step, describe(error)) from None
-
-
-def close_all(connections: Mapping[str, Connection]) -> None:
-    for connection in connections.values():
-        connection.close()

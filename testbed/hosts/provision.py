@@ -46,6 +46,11 @@ class Provisioned:
     def warm(self) -> bool:
         return self.pushed_bytes == 0
 
+    def summary(self) -> str:
+        """`provisioned in 9.5 s (pushed 64.6 MiB)`, or `(warm)`: what each caller prints."""
+        state = "warm" if self.warm else f"pushed {self.pushed_bytes / 2**20:.1f} MiB"
+        return f"provisioned in {self.seconds:.1f} s ({state})"
+
 
 def remote_work_dir(connection: Connection, host: HostSpec, node: str) -> PurePosixPath:
     """The absolute work folder on the board (a relative one is under the user's home)."""
